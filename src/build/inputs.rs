@@ -1,0 +1,138 @@
+//! Input files: hashed once, streaming, with a progress bar for large files on a terminal.
+
+use crate::error::{Error, Result};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// What an input is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    Config,
+    Policy,
+    WindowsInstaller,
+    MacosInstaller,
+}
+
+/// An input file with its checksum and the facts read from it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Input {
+    /// As shown in the manifest: relative to the working folder when possible.
+    pub path: String,
+    #[serde(skip)]
+    pub abs: PathBuf,
+    pub role: Role,
+    pub size: u64,
+    pub sha256: String,
+    #[serde(skip_serializing_if = "serde_json::Value::is_null")]
+    pub facts: serde_json::Value,
+    /// Last modification time (seconds since the epoch), for the default build time.
+    #[serde(skip)]
+    pub mtime: u64,
+}
+
+/// Files at least this large get a progress bar (on a terminal only).
+const PROGRESS_THRESHOLD: u64 = 64 << 20;
+const BUF: usize = 1 << 20;
+
+/// Stream a file through SHA-256. Returns (size, lowercase hex digest).
+pub fn hash_file(path: &Path, progress: bool) -> Result<(u64, String)> {
+    let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, "open", e))?;
+    let total = f.metadata().map(|m| m.len()).unwrap_or(0);
+    let bar = (progress && total >= PROGRESS_THRESHOLD).then(|| {
+        let bar = indicatif::ProgressBar::new(total);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar.set_message(format!("hashing {}", path.file_name().unwrap_or_default().to_string_lossy()));
+        bar
+    });
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; BUF];
+    let mut size = 0u64;
+    loop {
+        let n = match f.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(Error::io(path, "read", e)),
+        };
+        hasher.update(&buf[..n]);
+        size += n as u64;
+        if let Some(b) = &bar {
+            b.set_position(size);
+        }
+    }
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    Ok((size, hex(&hasher.finalize())))
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+pub fn sha256_hex(data: &[u8]) -> String {
+    hex(&Sha256::digest(data))
+}
+
+/// A path as the manifest shows it: relative to the working folder when below it.
+pub fn display_path(path: &Path) -> String {
+    let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let shown = std::env::current_dir()
+        .ok()
+        .and_then(|cwd| abs.strip_prefix(&cwd).ok().map(Path::to_path_buf))
+        .unwrap_or(abs);
+    shown.to_string_lossy().replace('\\', "/")
+}
+
+impl Input {
+    /// Hash `path` and record it.
+    pub fn read(path: &Path, role: Role, progress: bool) -> Result<Input> {
+        let meta = std::fs::metadata(path).map_err(|e| Error::io(path, "read", e))?;
+        if meta.is_dir() {
+            return Err(Error::bad_input(
+                crate::error::Problem::new("is a folder, not a file").file(path).hint("pass the file itself"),
+            ));
+        }
+        let (size, sha256) = hash_file(path, progress)?;
+        let mtime = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_secs());
+        Ok(Input {
+            path: display_path(path),
+            abs: std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()),
+            role,
+            size,
+            sha256,
+            facts: serde_json::Value::Null,
+            mtime,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_stream_to_the_known_digest() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x");
+        std::fs::write(&p, b"abc").unwrap();
+        let (size, h) = hash_file(&p, false).unwrap();
+        assert_eq!(size, 3);
+        assert_eq!(h, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(sha256_hex(b"abc"), h);
+    }
+}

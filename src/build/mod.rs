@@ -1,0 +1,308 @@
+//! The build: load and validate every input, plan, render per policy and platform, stage,
+//! write the manifest and commit.
+
+mod artifact;
+mod inputs;
+mod stage;
+
+pub use artifact::{Artifact, Contents, Platform};
+pub use inputs::{display_path, hash_file, hex, sha256_hex, Input, Role};
+pub use stage::{Placement, Staging};
+
+use crate::config::Config;
+use crate::error::{Error, Problem, Problems, Result};
+use crate::manifest::{self, Manifest, OutputRecord, ProductRef};
+use crate::policy::{load_policy, LoadOptions, Policy};
+use crate::product::{Product, Products};
+use rayon::prelude::*;
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+
+/// Build flags that shape the artifacts.
+#[derive(Debug, Clone, Default)]
+pub struct Flags {
+    /// Also write a distribution package wrapping the vendor pkg.
+    pub wrap_vendor: bool,
+    /// The Jamf script reads its values from parameters $4-$11.
+    pub jamf_params: bool,
+    /// Copy installers instead of hard-linking them.
+    pub copy_installers: bool,
+}
+
+/// Everything `agentpack build` was asked for.
+#[derive(Debug, Clone, Default)]
+pub struct Request {
+    pub config: Option<PathBuf>,
+    pub policies: Vec<PathBuf>,
+    pub msi: Option<PathBuf>,
+    pub pkg: Option<PathBuf>,
+    pub out: Option<PathBuf>,
+    pub product: Option<String>,
+    pub profiles: Option<PathBuf>,
+    pub flags: Flags,
+    pub keep_going: bool,
+    /// Show progress bars (terminal, not --json).
+    pub progress: bool,
+}
+
+/// What one policy's renderers see. Installers are read once per build and shared.
+pub struct Context<'a> {
+    pub policy: &'a Policy,
+    pub product: &'a Product,
+    pub msi: Option<&'a crate::windows::MsiInstaller>,
+    pub pkg: Option<&'a crate::macos::PkgInstaller>,
+    pub flags: &'a Flags,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PolicySummary {
+    pub name: String,
+    pub outputs: usize,
+}
+
+/// The machine-readable result (`--json`). Holds no secret.
+#[derive(Debug, Serialize)]
+pub struct Summary {
+    pub out: String,
+    pub product: String,
+    pub policies: Vec<PolicySummary>,
+    pub outputs: usize,
+    pub build_time: String,
+    /// Policies that failed with --keep-going (their problems).
+    pub failed: Vec<Problem>,
+    pub notes: Vec<String>,
+}
+
+fn env_lookup(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+/// Resolve the request against agentpack.yaml (explicit or in the working folder).
+fn resolve(req: &Request) -> Result<(Config, Option<PathBuf>)> {
+    let config_path = match &req.config {
+        Some(p) => Some(p.clone()),
+        None => {
+            let p = PathBuf::from(crate::config::DEFAULT_CONFIG);
+            (req.policies.is_empty() && p.is_file()).then_some(p)
+        }
+    };
+    let mut cfg = match &config_path {
+        Some(p) => Config::load(p)?,
+        None => Config::default(),
+    };
+    if !req.policies.is_empty() {
+        cfg.policies = req.policies.clone();
+    }
+    if req.msi.is_some() {
+        cfg.msi = req.msi.clone();
+    }
+    if req.pkg.is_some() {
+        cfg.pkg = req.pkg.clone();
+    }
+    if req.out.is_some() {
+        cfg.out = req.out.clone();
+    }
+    if req.product.is_some() {
+        cfg.product = req.product.clone();
+    }
+    if cfg.policies.is_empty() {
+        return Err(Error::bad_input(
+            Problem::new("no policy to build")
+                .hint("pass --policy FILE, or run where agentpack.yaml lists `policies:` (or give --config FILE)"),
+        ));
+    }
+    Ok((cfg, config_path))
+}
+
+/// Load every policy, collecting all problems. With `keep_going`, failed policies are returned
+/// as problems instead of failing the build.
+fn load_policies(cfg: &Config, products: &Products, keep_going: bool) -> Result<(Vec<Policy>, Vec<Problem>)> {
+    let env = env_lookup;
+    let opts = LoadOptions { products, default_product: cfg.product.as_deref(), env: &env };
+    let results: Vec<_> = cfg.policies.par_iter().map(|p| load_policy(p, &opts)).collect();
+    let mut policies = Vec::new();
+    let mut problems = Problems::default();
+    let mut internal = None;
+    for r in results {
+        match r {
+            Ok(p) => policies.push(p),
+            Err(e) if e.kind == crate::error::Kind::Internal => internal = Some(e),
+            Err(e) => problems.extend(e),
+        }
+    }
+    if let Some(e) = internal {
+        return Err(e);
+    }
+    // Names must be unique: they are folder names.
+    let mut seen = std::collections::BTreeMap::new();
+    for p in &policies {
+        if let Some(first) = seen.insert(p.name.clone(), p.source.clone()) {
+            problems.push(
+                Problem::new(format!("policy name '{}' is also used by {}", p.name, first.display()))
+                    .file(&p.source)
+                    .field("name")
+                    .hint("give each policy its own name"),
+            );
+        }
+    }
+    if problems.is_empty() || keep_going {
+        Ok((policies, problems.0))
+    } else {
+        Err(Error::many(problems.0))
+    }
+}
+
+/// The build's product: the request's, else the policies' (which must agree).
+fn choose_product<'p>(cfg: &Config, policies: &[Policy], products: &'p Products) -> Result<&'p Product> {
+    let id = match (&cfg.product, policies.first()) {
+        (Some(id), _) => id.clone(),
+        (None, Some(p)) => p.product.clone(),
+        (None, None) => return Err(Error::bad_input(Problem::new("no valid policy to build"))),
+    };
+    let mut problems = Problems::default();
+    for p in policies.iter().filter(|p| p.product != id) {
+        problems.push(
+            Problem::new(format!("is for product '{}' but this build is for '{id}'", p.product))
+                .file(&p.source)
+                .field("product")
+                .hint("build each product separately: installers belong to one product"),
+        );
+    }
+    problems.finish()?;
+    products.require(&id).map_err(Error::bad_input)
+}
+
+/// Run a build; on any failure OUT is left as it was.
+pub fn run(req: &Request) -> Result<Summary> {
+    let (cfg, config_path) = resolve(req)?;
+    let products = Products::load(req.profiles.as_deref())?;
+    let (policies, mut failed) = load_policies(&cfg, &products, req.keep_going)?;
+    let product = choose_product(&cfg, &policies, &products)?;
+    let out = cfg.out.clone().unwrap_or_else(|| PathBuf::from("dist"));
+
+    // Inputs, each hashed once. Installers are read once and shared by every policy.
+    let mut inputs = Vec::new();
+    if let Some(c) = &config_path {
+        inputs.push(Input::read(c, Role::Config, false)?);
+    }
+    for p in &policies {
+        inputs.push(Input::read(&p.source, Role::Policy, false)?);
+    }
+    let progress = req.progress;
+    let (msi, pkg) = rayon::join(
+        || cfg.msi.as_deref().map(|p| crate::windows::MsiInstaller::read(p, progress)).transpose(),
+        || cfg.pkg.as_deref().map(|p| crate::macos::PkgInstaller::read(p, progress)).transpose(),
+    );
+    let (msi, pkg) = match (msi, pkg) {
+        (Ok(m), Ok(p)) => (m, p),
+        (Err(a), Err(b)) => {
+            let mut e = a;
+            e.problems.extend(b.problems);
+            return Err(e);
+        }
+        (Err(e), _) | (_, Err(e)) => return Err(e),
+    };
+    let mut notes = Vec::new();
+    let msi = msi.map(|(mut m, input)| {
+        m.input = inputs.len();
+        inputs.push(input);
+        notes.extend(m.notes(product));
+        m
+    });
+    let pkg = pkg.map(|(mut p, input)| {
+        p.input = inputs.len();
+        inputs.push(input);
+        p
+    });
+
+    // Render every policy in parallel; renderers are pure.
+    let flags = &req.flags;
+    let rendered: Vec<(String, Result<Vec<Artifact>>)> = policies
+        .par_iter()
+        .map(|policy| {
+            let ctx = Context { policy, product, msi: msi.as_ref(), pkg: pkg.as_ref(), flags };
+            let r = crate::windows::render(&ctx).and_then(|mut w| {
+                w.extend(crate::macos::render(&ctx)?);
+                Ok(w)
+            });
+            (policy.name.clone(), r)
+        })
+        .collect();
+    let mut artifacts = Vec::new();
+    let mut summaries = Vec::new();
+    let mut problems = Problems::default();
+    for (name, r) in rendered {
+        match r {
+            Ok(a) => {
+                summaries.push(PolicySummary { name, outputs: a.len() });
+                artifacts.extend(a);
+            }
+            Err(e) if e.kind == crate::error::Kind::Internal => return Err(e),
+            Err(e) => problems.extend(e),
+        }
+    }
+    if !problems.is_empty() {
+        if !req.keep_going {
+            return Err(Error::many(problems.0));
+        }
+        failed.extend(problems.0);
+    }
+    if summaries.is_empty() {
+        return Err(Error::many(failed));
+    }
+    if let Some(p) = &pkg {
+        notes.extend(p.notes(flags));
+    }
+
+    // Stage, record, commit.
+    let build_time = build_time(&inputs);
+    let staging = Staging::begin(&out)?;
+    let records: Vec<Result<OutputRecord>> = artifacts
+        .par_iter()
+        .map(|a| {
+            let w = staging.write_artifact(a, &inputs, flags.copy_installers)?;
+            Ok(OutputRecord {
+                path: a.path.to_string_lossy().replace('\\', "/"),
+                size: w.size,
+                sha256: w.sha256,
+                kind: a.kind.to_string(),
+                platform: manifest::platform_name(a.platform),
+                policy: a.policy.clone(),
+                secret: a.secret,
+                placement: w.placement,
+            })
+        })
+        .collect();
+    let records = records.into_iter().collect::<Result<Vec<_>>>()?;
+    let product_ref = ProductRef {
+        id: product.id.clone(),
+        display_name: product.display_name.clone(),
+        era: product.era.clone(),
+    };
+    let m = Manifest::new(build_time, product_ref, &inputs, records);
+    let json = m.to_json();
+    staging.write_bytes(Path::new(manifest::MANIFEST), &json, 0o644)?;
+    let sums = m.sums(&sha256_hex(&json));
+    staging.write_bytes(Path::new(manifest::SUMS), sums.as_bytes(), 0o644)?;
+    staging.commit()?;
+
+    summaries.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(Summary {
+        out: display_path(&out),
+        product: product.id.clone(),
+        policies: summaries,
+        outputs: m.outputs.len(),
+        build_time: m.build_time,
+        failed,
+        notes,
+    })
+}
+
+/// `SOURCE_DATE_EPOCH` when set; otherwise the newest input's mtime, so that rebuilding the
+/// same inputs gives the same manifest.
+fn build_time(inputs: &[Input]) -> u64 {
+    if let Some(epoch) = std::env::var("SOURCE_DATE_EPOCH").ok().and_then(|v| v.trim().parse().ok()) {
+        return epoch;
+    }
+    inputs.iter().map(|i| i.mtime).max().unwrap_or(0)
+}

@@ -1,0 +1,202 @@
+//! Reading a policy document into ordered top-level keys, with line numbers where known.
+
+use crate::error::Problem;
+
+/// A scalar as written in the file.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RawValue {
+    Str(String),
+    Bool(bool),
+    Number(String),
+    Null,
+    /// A list or mapping where a scalar is expected; holds the type name.
+    Nested(&'static str),
+}
+
+impl RawValue {
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            RawValue::Str(_) => "a string",
+            RawValue::Bool(_) => "a boolean",
+            RawValue::Number(_) => "a number",
+            RawValue::Null => "empty",
+            RawValue::Nested(t) => t,
+        }
+    }
+}
+
+/// One top-level key and its value.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub key: String,
+    pub value: RawValue,
+    pub line: Option<usize>,
+}
+
+/// Limits that keep hostile files from exhausting memory.
+pub const MAX_FILE_BYTES: usize = 1 << 20;
+
+/// Parse YAML (or JSON when `json` is true) into top-level entries.
+pub fn parse(text: &str, json: bool) -> Result<Vec<Entry>, Problem> {
+    if text.len() > MAX_FILE_BYTES {
+        return Err(Problem::new(format!("the file is {} bytes; a policy is at most 1 MiB", text.len()))
+            .hint("pass a policy file, not another kind of file"));
+    }
+    let entries = if json { parse_json(text)? } else { parse_yaml(text)? };
+    // Duplicate keys: YAML's parser rejects them; JSON's keeps the last, so check here.
+    let mut seen = std::collections::BTreeMap::new();
+    for e in &entries {
+        if let Some(first) = seen.insert(e.key.clone(), e.line) {
+            let at = first.map(|l| format!(" (first at line {l})")).unwrap_or_default();
+            return Err(Problem::new(format!("key '{}' appears twice{at}", e.key))
+                .field(e.key.clone())
+                .line(e.line)
+                .hint("keep one of them"));
+        }
+    }
+    Ok(entries)
+}
+
+fn parse_yaml(text: &str) -> Result<Vec<Entry>, Problem> {
+    let value: serde_norway::Value = serde_norway::from_str(text).map_err(|e| {
+        Problem::new(format!("not valid YAML: {}", strip_location(&e.to_string())))
+            .line(e.location().map(|l| l.line()))
+            .hint("fix the syntax; a policy is a mapping of `key: value` lines")
+    })?;
+    let map = match value {
+        serde_norway::Value::Mapping(m) => m,
+        serde_norway::Value::Null => return Ok(Vec::new()),
+        other => {
+            return Err(Problem::new(format!("the document is {}, not a mapping", yaml_type(&other)))
+                .hint("write `key: value` lines, e.g. `name: acme-prod`"))
+        }
+    };
+    let mut out = Vec::new();
+    for (k, v) in map {
+        let key = match k {
+            serde_norway::Value::String(s) => s,
+            other => {
+                return Err(Problem::new(format!("a key is {}, not text", yaml_type(&other))).hint("keys are names like `token`"))
+            }
+        };
+        let value = match v {
+            serde_norway::Value::String(s) => RawValue::Str(s),
+            serde_norway::Value::Bool(b) => RawValue::Bool(b),
+            serde_norway::Value::Number(n) => RawValue::Number(n.to_string()),
+            serde_norway::Value::Null => RawValue::Null,
+            other => RawValue::Nested(yaml_type(&other)),
+        };
+        let line = find_line(text, &key, false);
+        out.push(Entry { key, value, line });
+    }
+    Ok(out)
+}
+
+fn yaml_type(v: &serde_norway::Value) -> &'static str {
+    match v {
+        serde_norway::Value::Null => "empty",
+        serde_norway::Value::Bool(_) => "a boolean",
+        serde_norway::Value::Number(_) => "a number",
+        serde_norway::Value::String(_) => "a string",
+        serde_norway::Value::Sequence(_) => "a list",
+        serde_norway::Value::Mapping(_) => "a mapping",
+        serde_norway::Value::Tagged(_) => "a tagged value",
+    }
+}
+
+/// serde_norway appends "at line N column M"; we report the line separately.
+fn strip_location(msg: &str) -> String {
+    match msg.find(" at line ") {
+        Some(i) => msg[..i].to_string(),
+        None => msg.to_string(),
+    }
+}
+
+/// Ordered JSON object entries, keeping duplicates so they can be reported.
+struct JsonEntries(Vec<(String, serde_json::Value)>);
+
+impl<'de> serde::Deserialize<'de> for JsonEntries {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = JsonEntries;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<JsonEntries, A::Error> {
+                let mut v = Vec::new();
+                while let Some(entry) = m.next_entry::<String, serde_json::Value>()? {
+                    v.push(entry);
+                }
+                Ok(JsonEntries(v))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+fn parse_json(text: &str) -> Result<Vec<Entry>, Problem> {
+    let entries: JsonEntries = serde_json::from_str(text).map_err(|e| {
+        Problem::new(format!("not valid JSON: {}", strip_location(&e.to_string())))
+            .line(Some(e.line()).filter(|l| *l > 0))
+            .hint("fix the syntax; a policy is one JSON object")
+    })?;
+    Ok(entries
+        .0
+        .into_iter()
+        .map(|(key, v)| {
+            let value = match v {
+                serde_json::Value::String(s) => RawValue::Str(s),
+                serde_json::Value::Bool(b) => RawValue::Bool(b),
+                serde_json::Value::Number(n) => RawValue::Number(n.to_string()),
+                serde_json::Value::Null => RawValue::Null,
+                serde_json::Value::Array(_) => RawValue::Nested("a list"),
+                serde_json::Value::Object(_) => RawValue::Nested("an object"),
+            };
+            let line = find_line(text, &key, true);
+            Entry { key, value, line }
+        })
+        .collect())
+}
+
+/// The 1-based line where a top-level key is written, found textually (best effort).
+fn find_line(text: &str, key: &str, json: bool) -> Option<usize> {
+    text.lines().position(|l| {
+        if json {
+            l.trim_start().starts_with(&format!("\"{key}\""))
+        } else {
+            let t = l.trim_end();
+            (t.starts_with(key) && t[key.len()..].trim_start().starts_with(':'))
+                || t.starts_with(&format!("\"{key}\""))
+                || t.starts_with(&format!("'{key}'"))
+        }
+    })
+    .map(|i| i + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn yaml_keys_keep_order_and_lines() {
+        let e = parse("# c\nname: a\ntoken: x\ncloaked: true\n", false).unwrap();
+        assert_eq!(e[0].key, "name");
+        assert_eq!(e[0].line, Some(2));
+        assert_eq!(e[2].value, RawValue::Bool(true));
+    }
+
+    #[test]
+    fn duplicate_keys_are_reported_in_both_syntaxes() {
+        let y = parse("name: a\nname: b\n", false).unwrap_err();
+        assert!(y.message.contains("name") || y.message.contains("duplicate"), "{}", y.message);
+        let j = parse("{\"name\": \"a\",\n\"name\": \"b\"}", true).unwrap_err();
+        assert!(j.message.contains("appears twice"), "{}", j.message);
+    }
+
+    #[test]
+    fn non_mapping_documents_are_rejected() {
+        assert!(parse("- a\n- b\n", false).unwrap_err().message.contains("a list"));
+        assert!(parse("[1]", true).is_err());
+    }
+}
