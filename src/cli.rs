@@ -36,6 +36,9 @@ pub enum Command {
         /// Base MSI, to name the columns of a transform's changes.
         #[arg(long, value_name = "MSI")]
         base: Option<PathBuf>,
+        /// Show deployment tokens instead of masking them.
+        #[arg(long)]
+        show_secrets: bool,
     },
     /// MSI transform tools.
     #[command(subcommand)]

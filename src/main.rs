@@ -10,7 +10,8 @@ fn main() {
         Err(e) => {
             if json {
                 let report = serde_json::json!({ "ok": false, "kind": e.kind, "problems": e.problems });
-                println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+                use std::io::Write as _;
+                let _ = writeln!(std::io::stdout(), "{}", serde_json::to_string_pretty(&report).unwrap_or_default());
             }
             eprintln!("error: {e}");
             std::process::exit(e.exit_code());

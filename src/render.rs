@@ -15,7 +15,16 @@ macro_rules! templates {
 /// Every template, by its path under `templates/`.
 pub const TEMPLATES: &[(&str, &str)] = templates![
     "macos/deploy.properties",
+    "macos/write-properties.sh",
+    "macos/preinstall.sh",
+    "jamf/install.sh",
+    "jamf/script.xml",
+    "jamf/profile.xml",
+    "jamf/policy.xml",
     "windows/install-args.txt",
+    "windows/install.cmd",
+    "windows/uninstall.cmd",
+    "sccm/New-Application.ps1",
 ];
 
 fn build() -> std::result::Result<tera::Tera, tera::Error> {
@@ -53,7 +62,7 @@ pub fn render(name: &str, context: &impl serde::Serialize) -> Result<String> {
     engine()?.render(name, &ctx).map_err(|e| {
         let msg = describe(&e);
         // A value that cannot be escaped for the target is the input's fault, not ours.
-        if msg.contains("cannot be") || msg.contains("not allowed") {
+        if crate::formats::quote::find_quote_error(&e).is_some() {
             Error::bad_input(crate::error::Problem::new(format!("rendering {name}: {msg}")))
         } else {
             Error::internal(format!("rendering {name}: {msg}"))

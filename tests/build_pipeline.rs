@@ -218,3 +218,48 @@ fn config_file_drives_the_build() {
     assert_eq!(roles, ["config", "policy", "policy"]);
     assert_eq!(m["inputs"][1]["path"], "policies/acme-prod.yaml");
 }
+
+#[test]
+fn keep_going_builds_the_valid_policies_and_still_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = write_policy(dir.path(), "acme-prod");
+    let bad = dir.path().join("broken.yaml");
+    std::fs::write(&bad, "name: broken\nproduct: crashplan\norganization: X\ndeployment_url: http://x\n").unwrap();
+    let out = dir.path().join("dist");
+    // Without --keep-going: every error listed, nothing written.
+    let o = build(&[&good, &bad], &out);
+    assert_eq!(o.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    for field in ["deployment_url", "token", "registration"] {
+        assert!(stderr.contains(&format!("broken.yaml: {field}")) || stderr.contains(&format!(": {field}:")), "{field}: {stderr}");
+    }
+    assert!(!out.exists());
+    let o = agentpack()
+        .args(["--json", "build", "--keep-going", "--policy"])
+        .arg(&good)
+        .arg("--policy")
+        .arg(&bad)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["policies"].as_array().unwrap().len(), 1);
+    assert!(v["failed"].as_array().unwrap().len() >= 3);
+    assert!(out.join("acme-prod/windows/install-args.txt").is_file());
+    assert!(!out.join("broken").exists());
+    agentpack().arg("verify").arg(&out).assert().success();
+}
+
+#[test]
+fn duplicate_policy_names_are_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = write_policy(dir.path(), "acme-prod");
+    let sub = dir.path().join("sub");
+    std::fs::create_dir(&sub).unwrap();
+    let b = write_policy(&sub, "acme-prod");
+    let o = build(&[&a, &b], &dir.path().join("dist"));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("policy name 'acme-prod' is also used by"));
+}

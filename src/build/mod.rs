@@ -215,27 +215,32 @@ pub fn run(req: &Request) -> Result<Summary> {
         p
     });
 
-    // Render every policy in parallel; renderers are pure.
+    // Render and write every policy in parallel. Each policy's artifacts are written as soon as
+    // they are rendered, so memory holds a few policies at a time, not the whole build.
+    let build_time = build_time(&inputs)?;
+    let staging = Staging::begin(&out)?;
     let flags = &req.flags;
-    let rendered: Vec<(String, Result<Vec<Artifact>>)> = policies
+    let rendered: Vec<(String, Result<Vec<OutputRecord>>)> = policies
         .par_iter()
         .map(|policy| {
             let ctx = Context { policy, product, msi: msi.as_ref(), pkg: pkg.as_ref(), flags };
-            let r = crate::windows::render(&ctx).and_then(|mut w| {
-                w.extend(crate::macos::render(&ctx)?);
-                Ok(w)
-            });
+            let r = crate::windows::render(&ctx)
+                .and_then(|mut w| {
+                    w.extend(crate::macos::render(&ctx)?);
+                    Ok(w)
+                })
+                .and_then(|artifacts| artifacts.iter().map(|a| write(&staging, a, &inputs, flags)).collect());
             (policy.name.clone(), r)
         })
         .collect();
-    let mut artifacts = Vec::new();
+    let mut records = Vec::new();
     let mut summaries = Vec::new();
     let mut problems = Problems::default();
     for (name, r) in rendered {
         match r {
             Ok(a) => {
                 summaries.push(PolicySummary { name, outputs: a.len() });
-                artifacts.extend(a);
+                records.extend(a);
             }
             Err(e) if e.kind == crate::error::Kind::Internal => return Err(e),
             Err(e) => problems.extend(e),
@@ -254,26 +259,6 @@ pub fn run(req: &Request) -> Result<Summary> {
         notes.extend(p.notes(flags));
     }
 
-    // Stage, record, commit.
-    let build_time = build_time(&inputs);
-    let staging = Staging::begin(&out)?;
-    let records: Vec<Result<OutputRecord>> = artifacts
-        .par_iter()
-        .map(|a| {
-            let w = staging.write_artifact(a, &inputs, flags.copy_installers)?;
-            Ok(OutputRecord {
-                path: a.path.to_string_lossy().replace('\\', "/"),
-                size: w.size,
-                sha256: w.sha256,
-                kind: a.kind.to_string(),
-                platform: manifest::platform_name(a.platform),
-                policy: a.policy.clone(),
-                secret: a.secret,
-                placement: w.placement,
-            })
-        })
-        .collect();
-    let records = records.into_iter().collect::<Result<Vec<_>>>()?;
     let product_ref = ProductRef {
         id: product.id.clone(),
         display_name: product.display_name.clone(),
@@ -298,11 +283,32 @@ pub fn run(req: &Request) -> Result<Summary> {
     })
 }
 
+/// Write one artifact into staging and describe it for the manifest.
+fn write(staging: &Staging, a: &Artifact, inputs: &[Input], flags: &Flags) -> Result<OutputRecord> {
+    let w = staging.write_artifact(a, inputs, flags.copy_installers)?;
+    Ok(OutputRecord {
+        path: a.path.to_string_lossy().replace('\\', "/"),
+        size: w.size,
+        sha256: w.sha256,
+        kind: a.kind.to_string(),
+        platform: manifest::platform_name(a.platform),
+        policy: a.policy.clone(),
+        secret: a.secret,
+        placement: w.placement,
+    })
+}
+
 /// `SOURCE_DATE_EPOCH` when set; otherwise the newest input's mtime, so that rebuilding the
 /// same inputs gives the same manifest.
-fn build_time(inputs: &[Input]) -> u64 {
-    if let Some(epoch) = std::env::var("SOURCE_DATE_EPOCH").ok().and_then(|v| v.trim().parse().ok()) {
-        return epoch;
+fn build_time(inputs: &[Input]) -> Result<u64> {
+    match std::env::var("SOURCE_DATE_EPOCH") {
+        Ok(v) if !v.trim().is_empty() => v.trim().parse().map_err(|_| {
+            Error::bad_input(
+                Problem::new(format!("SOURCE_DATE_EPOCH is '{v}', not a number of seconds"))
+                    .field("SOURCE_DATE_EPOCH")
+                    .hint("set it to a Unix timestamp, e.g. $(git log -1 --format=%ct), or unset it"),
+            )
+        }),
+        _ => Ok(inputs.iter().map(|i| i.mtime).max().unwrap_or(0)),
     }
-    inputs.iter().map(|i| i.mtime).max().unwrap_or(0)
 }

@@ -28,7 +28,7 @@ pub fn run(args: BuildArgs, profiles: Option<&Path>, json: bool) -> Result<i32> 
         for p in &summary.failed {
             eprintln!("error: {p}");
         }
-        println!(
+        out!(
             "built {} files for {} {} ({}) into {}",
             summary.outputs,
             summary.policies.len(),

@@ -1,5 +1,22 @@
 //! One small function per subcommand: turn parsed arguments into library calls and print.
 
+/// `println!` that ignores a closed stdout (e.g. `agentpack inspect x --json | head`).
+macro_rules! out {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($t)*);
+    }};
+}
+
+/// `print!` that ignores a closed stdout.
+#[allow(unused_macros)]
+macro_rules! out_raw {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stdout().lock(), $($t)*);
+    }};
+}
+
 mod build;
 mod inspect;
 mod policy;
@@ -18,12 +35,12 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Policy(PolicyCommand::Import(args)) => policy::import(args, profiles, cli.json),
         Command::Products => products::run(profiles, cli.json),
         Command::Verify { out } => verify::run(&out, cli.json),
-        Command::Inspect { file, base } => inspect::run(&file, base.as_deref(), cli.json),
+        Command::Inspect { file, base, show_secrets } => inspect::run_with(&file, base.as_deref(), cli.json, show_secrets),
         Command::Mst(MstCommand::Diff { base, modified, output }) => inspect::mst_diff(&base, &modified, &output, cli.json),
     }
 }
 
 /// Print a serializable value as pretty JSON on stdout.
 fn print_json(value: &impl serde::Serialize) {
-    println!("{}", serde_json::to_string_pretty(value).unwrap_or_default());
+    out!("{}", serde_json::to_string_pretty(value).unwrap_or_default());
 }

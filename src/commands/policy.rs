@@ -24,7 +24,7 @@ pub fn check(files: &[PathBuf], product: Option<&str>, profiles: Option<&Path>, 
         print_json(&serde_json::json!({ "ok": true, "policies": ok }));
     } else if !json {
         for p in &ok {
-            println!("ok: {} ({}, {})", p.source.display(), p.name, p.product);
+            out!("ok: {} ({}, {})", p.source.display(), p.name, p.product);
         }
     }
     problems.finish()?;
@@ -89,7 +89,7 @@ pub fn import(args: ImportArgs, profiles: Option<&Path>, json: bool) -> Result<i
     if json {
         print_json(&serde_json::json!({ "ok": true, "policy_yaml": text }));
     } else {
-        print!("{text}");
+        out_raw!("{text}");
     }
     Ok(0)
 }

@@ -12,9 +12,9 @@ pub fn run(profiles: Option<&Path>, json: bool) -> Result<i32> {
     }
     for p in products.all() {
         let platforms: Vec<&str> = [p.windows.as_ref().map(|_| "windows"), p.macos.as_ref().map(|_| "macos")].into_iter().flatten().collect();
-        println!("{:<14} {} ({}), {} [{}]", p.id, p.display_name, p.vendor, p.era, platforms.join(", "));
+        out!("{:<14} {} ({}), {} [{}]", p.id, p.display_name, p.vendor, p.era, platforms.join(", "));
         if !p.unconfirmed.is_empty() {
-            println!("{:<14} unconfirmed: {}", "", p.unconfirmed.join(", "));
+            out!("{:<14} unconfirmed: {}", "", p.unconfirmed.join(", "));
         }
     }
     Ok(0)

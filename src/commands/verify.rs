@@ -8,16 +8,16 @@ pub fn run(out: &Path, json: bool) -> Result<i32> {
         print_json(&serde_json::json!({ "ok": v.ok(), "checked": v.checked, "changed": v.changed, "missing": v.missing, "extra": v.extra }));
     } else {
         for p in &v.changed {
-            println!("changed: {p}");
+            out!("changed: {p}");
         }
         for p in &v.missing {
-            println!("missing: {p}");
+            out!("missing: {p}");
         }
         for p in &v.extra {
-            println!("extra:   {p}");
+            out!("extra:   {p}");
         }
         if v.ok() {
-            println!("ok: {} files match {}", v.checked, out.join(crate::manifest::MANIFEST).display());
+            out!("ok: {} files match {}", v.checked, out.join(crate::manifest::MANIFEST).display());
         } else {
             eprintln!(
                 "error: {} does not match its manifest ({} changed, {} missing, {} extra)",

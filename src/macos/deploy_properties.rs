@@ -17,7 +17,15 @@ pub fn render_deploy_properties(policy: &Policy, product: &Product) -> Result<St
         .properties
         .iter()
         .filter(|d| d.macos)
-        .filter_map(|d| policy.value(d.from).map(|value| Line { name: d.name.clone(), value }))
+        .filter_map(|d| {
+            policy.value(d.from).map(|value| Line {
+                name: d.name.clone(),
+                value,
+            })
+        })
         .collect();
-    crate::render::render("macos/deploy.properties", &serde_json::json!({ "properties": properties }))
+    crate::render::render(
+        "macos/deploy.properties",
+        &serde_json::json!({ "properties": properties }),
+    )
 }

@@ -33,24 +33,38 @@ pub fn windows_properties(policy: &Policy, product: &Product) -> Option<WindowsP
     let mut packed_secret = false;
     let mut properties = Vec::new();
     for def in &product.properties {
-        let Some(value) = policy.value(def.from) else { continue };
+        let Some(value) = policy.value(def.from) else {
+            continue;
+        };
         let secret = def.from == crate::product::Source::Token;
         match def.windows {
             WindowsPlacement::Packed => {
                 packed.push(format!("{}={value}", def.name));
                 packed_secret |= secret;
             }
-            WindowsPlacement::Property => properties.push(Property { name: def.name.clone(), value, secret }),
+            WindowsPlacement::Property => properties.push(Property {
+                name: def.name.clone(),
+                value,
+                secret,
+            }),
             WindowsPlacement::None => {}
         }
     }
     if policy.scope == Scope::User {
         for (name, value) in &facts.user_scope_properties {
-            properties.push(Property { name: name.clone(), value: value.clone(), secret: false });
+            properties.push(Property {
+                name: name.clone(),
+                value: value.clone(),
+                secret: false,
+            });
         }
     }
     Some(WindowsProperties {
-        packed: Property { name: facts.packed_property.clone(), value: packed.join("&"), secret: packed_secret },
+        packed: Property {
+            name: facts.packed_property.clone(),
+            value: packed.join("&"),
+            secret: packed_secret,
+        },
         properties,
     })
 }

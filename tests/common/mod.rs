@@ -62,5 +62,7 @@ pub fn run(cmd: &mut Command) -> (bool, String, String) {
 
 /// Path of a committed fixture.
 pub fn fixture(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(rel)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(rel)
 }

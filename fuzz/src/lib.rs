@@ -1,0 +1,190 @@
+//! The fuzz entry points, shared by the `cargo fuzz` targets (`fuzz_targets/*.rs`) and by the
+//! stable-toolchain corpus replay in `tests/fuzz_replay.rs` (which includes this file by path).
+//!
+//! Each entry feeds untrusted bytes to one of agentpack's readers and checks the invariants that
+//! must hold for *any* input: no panic, errors are bad-input errors (exit 2) rather than internal
+//! ones, and what comes out of a successful parse can be used (rendered, re-read) without panics.
+
+use agentpack::error::Kind;
+use agentpack::formats::mst::{self, ChangeSet, Database, TransformOptions};
+use agentpack::formats::xar::{EntryKind, XarReader};
+use agentpack::policy::{self, LoadOptions, TokenOut};
+use agentpack::product::Products;
+use std::cell::Cell;
+use std::io::Cursor;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+/// The token `token_env: FUZZ_TOKEN` resolves to.
+pub const TOKEN: &str = "0fb12341-246b-448d-b07f-c6573ad5ad02";
+
+fn products() -> &'static Products {
+    static P: OnceLock<Products> = OnceLock::new();
+    P.get_or_init(|| Products::load(None).expect("embedded profiles load"))
+}
+
+fn env(name: &str) -> Option<String> {
+    (name == "FUZZ_TOKEN").then(|| TOKEN.to_string())
+}
+
+thread_local! {
+    /// Set while a reader that catches panics of a third-party crate runs (see `quiet_panics`).
+    static EXPECTED_PANIC: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Run `f` with panics inside it treated as expected: `Database::open` and `read_transform`
+/// catch panics of the `msi`/`cfb` crates on malformed files and turn them into errors.
+/// libFuzzer's panic hook would abort on those before they are caught; `install_panic_hook`
+/// keeps them silent instead, and only an uncaught panic (ours) aborts.
+fn quiet_panics<T>(f: impl FnOnce() -> T) -> T {
+    EXPECTED_PANIC.with(|c| c.set(true));
+    let r = f();
+    EXPECTED_PANIC.with(|c| c.set(false));
+    r
+}
+
+/// Replace the process's panic hook: silent for the caught panics of `quiet_panics`, else the
+/// previous hook, then abort, so that libFuzzer records the crash with its message.
+pub fn install_panic_hook(abort: bool) {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if EXPECTED_PANIC.with(Cell::get) {
+            return;
+        }
+        previous(info);
+        if abort {
+            std::process::abort();
+        }
+    }));
+}
+
+/// `agentpack::policy::load_policy_text` on YAML and JSON, then the renderers on success.
+pub fn policy_text(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else { return };
+    let opts = LoadOptions { products: products(), default_product: Some("crashplan"), env: &env };
+    for name in ["fuzz.yaml", "fuzz.json"] {
+        match policy::load_policy_text(Path::new(name), text, &opts) {
+            Ok(p) => {
+                let product = products().get(&p.product).expect("a loaded policy names a known product");
+                if let Some(props) = agentpack::windows::windows_properties(&p, product) {
+                    let r = agentpack::windows::render_install_args(&props);
+                    assert!(r.as_ref().map_or_else(|e| e.kind == Kind::BadInput, |_| true), "{r:?}");
+                }
+                let r = agentpack::macos::render_deploy_properties(&p, product);
+                assert!(r.as_ref().map_or_else(|e| e.kind == Kind::BadInput, |_| true), "{r:?}");
+                assert!(!format!("{p:?}").contains(p.token.expose()), "Debug shows the token");
+            }
+            Err(e) => {
+                assert_eq!(e.kind, Kind::BadInput, "{e}");
+                assert!(!e.problems.is_empty());
+                let _ = e.to_string();
+            }
+        }
+    }
+}
+
+/// `import_windows_args` and `import_deploy_properties` for every product; an import that
+/// succeeds renders a policy that is valid YAML and loads (or fails on a field, never on syntax).
+pub fn import_args(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else { return };
+    let opts = LoadOptions { products: products(), default_product: None, env: &env };
+    for product in products().all() {
+        for imported in [policy::import_windows_args(text, product), policy::import_deploy_properties(text, product)] {
+            let v = match imported {
+                Ok(v) => v,
+                Err(e) => {
+                    assert_eq!(e.kind, Kind::BadInput, "{e}");
+                    continue;
+                }
+            };
+            let yaml = policy::render_policy_yaml("fuzz", &product.id, "Fuzz Org", &v, TokenOut::Inline);
+            if let Err(e) = policy::load_policy_text(Path::new("fuzz.yaml"), &yaml, &opts) {
+                assert_eq!(e.kind, Kind::BadInput, "{e}");
+                assert!(
+                    e.problems.iter().all(|p| p.field.is_some()),
+                    "the rendered policy is not valid YAML: {e}\n{yaml}"
+                );
+            }
+        }
+    }
+}
+
+fn scratch(name: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("agentpack-fuzz-{}-{name}", std::process::id()))
+}
+
+/// `Database::open` on the bytes (written to a scratch file), then everything a build does
+/// with a base MSI: identity, properties, tables, a transform written and read back, a diff.
+pub fn msi_open(data: &[u8]) {
+    let path = scratch(&format!("{:?}.msi", std::thread::current().id()).replace(['(', ')'], ""));
+    std::fs::write(&path, data).expect("write scratch file");
+    let db = quiet_panics(|| Database::open(&path));
+    let _ = std::fs::remove_file(&path);
+    let db = match db {
+        Ok(db) => db,
+        Err(e) => {
+            assert!(e.is_bad_input(), "{e}");
+            assert!(e.to_string().contains("agentpack-fuzz"), "the error names the file: {e}");
+            return;
+        }
+    };
+    let _ = serde_json::to_string(db.identity());
+    let _ = db.properties();
+    for t in db.tables() {
+        let _ = t.len();
+    }
+    let mut changes = ChangeSet::new();
+    changes.set_property("DEPLOYMENT_URL", "https://fuzz.example.com:4285");
+    changes.set_property("ProductName", "");
+    if let Ok(mst) = quiet_panics(|| mst::write_transform(&db, &changes, &TransformOptions::default())) {
+        let back = quiet_panics(|| mst::read_transform(&mst, Some(&db)));
+        assert!(back.is_ok(), "a transform we wrote does not read back: {:?}", back.err());
+    }
+    let _ = quiet_panics(|| mst::diff(&db, &db));
+}
+
+fn base_msi() -> Option<&'static Database> {
+    static BASE: OnceLock<Option<Database>> = OnceLock::new();
+    BASE.get_or_init(|| {
+        let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+        [here.join("tests/fixtures/msi/vendor.msi"), here.join("../tests/fixtures/msi/vendor.msi")]
+            .iter()
+            .find(|p| p.is_file())
+            .and_then(|p| Database::open(p).ok())
+    })
+    .as_ref()
+}
+
+/// `read_transform` without and with a base database; a decoded transform prints and serializes.
+pub fn mst_read(data: &[u8]) {
+    for base in [None, base_msi()] {
+        match quiet_panics(|| mst::read_transform(data, base)) {
+            Ok(dump) => {
+                let _ = dump.to_string();
+                let _ = serde_json::to_string(&dump);
+                let _ = dump.changes();
+            }
+            Err(e) => assert!(e.is_bad_input(), "{e}"),
+        }
+    }
+}
+
+/// `XarReader::new` on the bytes, then every member read (bounded) and checked.
+pub fn xar_read(data: &[u8]) {
+    let mut r = match XarReader::new(Cursor::new(data), "fuzz.pkg") {
+        Ok(r) => r,
+        Err(e) => {
+            assert!(e.is_bad_input(), "{e}");
+            assert!(e.to_string().contains("fuzz.pkg"), "the error names the file: {e}");
+            return;
+        }
+    };
+    let _ = r.toc().is_signed();
+    let files: Vec<String> =
+        r.entries().iter().filter(|e| e.kind == EntryKind::File).map(|e| e.path.clone()).collect();
+    for path in files.iter().take(64) {
+        if let Err(e) = r.read_member(path, 1 << 20) {
+            assert!(e.is_bad_input(), "{e}");
+        }
+    }
+}

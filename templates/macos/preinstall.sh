@@ -1,0 +1,17 @@
+#!/bin/sh
+# Preinstall script of package {{ identifier }} {{ version }}, built by agentpack for policy
+# {{ policy }}: writes deploy.properties to the target volume before the vendor package installs.
+# macOS Installer runs it as root with $1 = package path, $2 = install location and
+# $3 = target volume mount point ("/" for the boot volume); a non-zero exit fails the install.
+# Every value below is a single-quoted shell word: nothing in it is evaluated.
+set -u
+me='agentpack preinstall'
+# shellcheck disable=SC2016 # literal on purpose: nothing in a value may expand
+org={{ organization | sh }}
+{% include "macos/write-properties.sh" %}
+volume=${3:-}
+[ -n "$volume" ] || fail "no target volume: argument 3 is empty"
+# shellcheck disable=SC2016 # literal on purpose: nothing in a value may expand
+content={{ content | sh }}
+write_properties "${volume%/}"{{ dir | sh }} {{ file | sh }}
+exit 0

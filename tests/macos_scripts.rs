@@ -1,0 +1,234 @@
+//! The scripts that write deploy.properties — the config package's preinstall and the Jamf
+//! script — run with /bin/sh against a temporary target volume: exact content, mode 0600, and
+//! nothing evaluated from policy values. shellcheck must be clean on every script.
+
+mod common;
+#[path = "macos_support.rs"]
+mod support;
+
+use std::path::Path;
+use support::*;
+
+struct Built {
+    _dir: tempfile::TempDir,
+    out: std::path::PathBuf,
+    name: String,
+}
+
+impl Built {
+    fn new(hostile: bool, args: &[&str]) -> Built {
+        let dir = tempfile::tempdir().unwrap();
+        let name = "acme-prod".to_string();
+        let p = if hostile {
+            hostile_policy(dir.path(), &name)
+        } else {
+            write_policy(dir.path(), &name, &[])
+        };
+        let out = dir.path().join("dist");
+        build(&[&p], &out, args);
+        Built {
+            _dir: dir,
+            out,
+            name,
+        }
+    }
+    fn path(&self, rel: &str) -> std::path::PathBuf {
+        self.out.join(&self.name).join(rel)
+    }
+    fn props(&self) -> Vec<u8> {
+        std::fs::read(self.path("macos/deploy.properties")).unwrap()
+    }
+    fn preinstall(&self) -> String {
+        preinstall_of(&self.path(&format!("macos/{}-config.pkg", self.name)), None)
+    }
+    fn jamf_script(&self) -> String {
+        std::fs::read_to_string(self.path(&format!("jamf/install-{}.sh", self.name))).unwrap()
+    }
+}
+
+fn assert_writes_exactly(run: &Run, want: &[u8]) {
+    assert!(run.ok, "script failed: {}{}", run.stdout, run.stderr);
+    let (bytes, mode) = run.written(PROPS_PATH).expect("deploy.properties written");
+    assert_eq!(bytes, want, "written file differs from deploy.properties");
+    assert_eq!(mode, 0o600);
+    run.assert_nothing_ran();
+    assert!(
+        !run.stdout.contains(TOKEN) && !run.stderr.contains(TOKEN),
+        "the log shows the token"
+    );
+}
+
+#[test]
+fn preinstall_writes_the_rendered_file_for_hostile_values() {
+    let b = Built::new(true, &[]);
+    let props = b.props();
+    assert!(
+        String::from_utf8_lossy(&props).contains("$(touch${IFS}MARK)"),
+        "hostile value reached the file"
+    );
+    let run = run_sh(&b.preinstall(), |vol| {
+        vec!["/pkg".into(), "/".into(), vol.into(), "/".into()]
+    });
+    assert_writes_exactly(&run, &props);
+    assert!(
+        run.stdout.contains("Ünïcödé"),
+        "the organisation is logged as is: {}",
+        run.stdout
+    );
+    // A second run replaces the file.
+    let run2 = run_sh(&b.preinstall(), |vol| {
+        vec!["/pkg".into(), "/".into(), format!("{vol}/"), "/".into()]
+    });
+    assert_writes_exactly(&run2, &props);
+}
+
+#[test]
+fn preinstall_fails_loudly_without_a_target_or_when_it_cannot_write() {
+    let b = Built::new(false, &[]);
+    let run = run_sh(&b.preinstall(), |_| {
+        vec!["/pkg".into(), "/".into(), "".into()]
+    });
+    assert!(!run.ok && run.stderr.contains("ERROR"), "{}", run.stderr);
+    // The target folder's place is taken by a file: mkdir fails, the script exits non-zero.
+    let run = run_sh(&b.preinstall(), |vol| {
+        std::fs::write(Path::new(vol).join("Library"), b"x").unwrap();
+        vec!["/pkg".into(), "/".into(), vol.into()]
+    });
+    assert!(
+        !run.ok && run.stderr.contains("cannot create"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn jamf_script_writes_the_rendered_file_for_hostile_values() {
+    let b = Built::new(true, &[]);
+    let script = b.jamf_script();
+    assert!(script.contains(TOKEN), "embedded mode holds the token");
+    let run = run_sh(&script, |vol| {
+        vec![vol.into(), "mac-01".into(), "jdoe".into()]
+    });
+    assert_writes_exactly(&run, &b.props());
+}
+
+#[test]
+fn jamf_params_script_holds_no_token_and_matches_the_embedded_output() {
+    let b = Built::new(false, &["--jamf-params"]);
+    let script = b.jamf_script();
+    assert!(!script.contains(TOKEN));
+    for label in [
+        "Parameter 4: DEPLOYMENT_URL",
+        "Parameter 5: DEPLOYMENT_POLICY_TOKEN",
+    ] {
+        assert!(script.contains(label), "header documents {label}");
+    }
+    // Token given, everything else empty: the build-time values apply.
+    let args = |vol: &str, token: &str| {
+        let mut v = vec![
+            vol.to_string(),
+            "mac".into(),
+            "user".into(),
+            "".into(),
+            token.into(),
+        ];
+        v.extend(std::iter::repeat_n(String::new(), 6));
+        v
+    };
+    let run = run_sh(&script, |vol| args(vol, TOKEN));
+    assert_writes_exactly(&run, &b.props());
+    // Uppercase token: accepted and written as given.
+    let upper = TOKEN.to_uppercase();
+    let run = run_sh(&script, |vol| args(vol, &upper));
+    assert!(run.ok, "{}", run.stderr);
+    assert!(String::from_utf8(run.written(PROPS_PATH).unwrap().0)
+        .unwrap()
+        .contains(&upper));
+}
+
+#[test]
+fn jamf_params_are_checked_before_anything_is_written() {
+    let b = Built::new(false, &["--jamf-params"]);
+    let script = b.jamf_script();
+    let with = |n: usize, value: &str| {
+        let value = value.to_string();
+        move |vol: &str| {
+            let mut v = vec![vol.to_string(), "mac".into(), "user".into()];
+            v.extend((4..=11).map(|i| match i {
+                5 if n != 5 => TOKEN.to_string(),
+                i if i == n => value.clone(),
+                _ => String::new(),
+            }));
+            v
+        }
+    };
+    let bad = [
+        (4, "https://console.example.com\nDEPLOYMENT_POLICY_TOKEN=x"),
+        (4, "https://h.example.com/$(touch${IFS}MARK)"),
+        (4, "https://h.example.com/a b"),
+        (4, "https://h.example.com/`touch MARK`"),
+        (4, "https://h.example.com/ä"),
+        (4, "http://plain.example.com"),
+        (5, ""),
+        (5, "0fb12341-246b-448d-b07f-c6573ad5ad0z"),
+        (5, "0fb12341246b448db07fc6573ad5ad02xxxx"),
+        (6, "abc"),
+        (7, "ftp://proxy"),
+        (8, "yes"),
+        (9, "1"),
+    ];
+    for (n, value) in bad {
+        let run = run_sh(&script, with(n, value));
+        assert!(!run.ok, "parameter {n} = {value:?} was accepted");
+        assert!(
+            run.stderr.contains(&format!("parameter {n}")),
+            "{}",
+            run.stderr
+        );
+        assert!(
+            run.written(PROPS_PATH).is_none(),
+            "a file was written for a rejected value"
+        );
+        run.assert_nothing_ran();
+    }
+    // A value with shell syntax that passes the checks is written literally, not run.
+    let odd = "https://h.example.com/$(id)*;x?a=b&c=%41!";
+    let run = run_sh(&script, with(4, odd));
+    assert!(run.ok, "{}", run.stderr);
+    let text = String::from_utf8(run.written(PROPS_PATH).unwrap().0).unwrap();
+    assert!(
+        text.starts_with(&format!("DEPLOYMENT_URL={odd}\n")),
+        "{text}"
+    );
+    run.assert_nothing_ran();
+}
+
+#[test]
+fn shellcheck_is_clean_on_every_script() {
+    let Some(shellcheck) = common::program("shellcheck_is_clean_on_every_script", "shellcheck")
+    else {
+        return;
+    };
+    let hostile = Built::new(true, &[]);
+    let params = Built::new(false, &["--jamf-params"]);
+    let scripts = [
+        ("preinstall", hostile.preinstall()),
+        ("jamf embedded", hostile.jamf_script()),
+        ("jamf params", params.jamf_script()),
+    ];
+    let zsh = common::program("shellcheck_is_clean_on_every_script", "zsh");
+    for (what, text) in scripts {
+        let f = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(f.path(), &text).unwrap();
+        let (ok, out, err) = common::run(
+            std::process::Command::new(&shellcheck)
+                .arg("--shell=sh")
+                .arg(f.path()),
+        );
+        assert!(ok, "shellcheck on the {what} script:\n{out}{err}");
+        if let Some(zsh) = &zsh {
+            let (ok, _, err) = common::run(std::process::Command::new(zsh).arg("-n").arg(f.path()));
+            assert!(ok, "zsh -n on the {what} script: {err}");
+        }
+    }
+}

@@ -1,0 +1,135 @@
+//! Transforms written by `agentpack build`, applied by Wine's msi.dll through
+//! `../shared/tools/verify-mst` (skipped visibly without it; fails under AGENTPACK_REQUIRE_TOOLS=1).
+//! Few calls on purpose: each takes a second or more.
+
+mod common;
+#[path = "windows_helpers.rs"]
+mod helpers;
+
+use agentpack::formats::mst::Database;
+use helpers::*;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+
+fn verify_properties(tool: &Path, msi: &Path, mst: &Path) -> BTreeMap<String, String> {
+    let (ok, out, err) = common::run(Command::new(tool).arg("--properties").arg(msi).arg(mst));
+    assert!(ok, "verify-mst --properties failed: {err}");
+    out.lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// The base's Property table plus what the policy sets.
+fn expected(msi: &Path, set: &[(&str, &str)]) -> BTreeMap<String, String> {
+    let base = Database::open(msi).unwrap();
+    let mut props: BTreeMap<String, String> = base
+        .properties()
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    for (k, v) in set {
+        props.insert(k.to_string(), v.to_string());
+    }
+    props
+}
+
+#[test]
+fn wine_applies_each_transform_to_exactly_the_policys_properties() {
+    let Some(tool) = common::shared_tool("wine_applies_each_transform", "verify-mst") else {
+        return;
+    };
+    if common::program("wine_applies_each_transform", "wine").is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let url = "https://console.example.com:4285/Köln";
+    let dev = dir.path().join("dev.yaml");
+    let text = std::fs::read_to_string(policy(dir.path(), "dev", "")).unwrap();
+    std::fs::write(&dev, text.replace("https://console.example.com:4285", url)).unwrap();
+    let user = policy(dir.path(), "usr", "scope: user\ncloaked: true\n");
+    let user_text = std::fs::read_to_string(&user)
+        .unwrap()
+        .replacen("cloaked: false\n", "", 1);
+    std::fs::write(&user, user_text).unwrap();
+    let packed_dev = format!("DEPLOYMENT_URL={url}&DEPLOYMENT_POLICY_TOKEN={TOKEN}");
+    let packed_user =
+        format!("DEPLOYMENT_URL=https://console.example.com:4285&DEPLOYMENT_POLICY_TOKEN={TOKEN}");
+
+    for msi_name in ["vendor.msi", "vendor-silent.msi", "nonascii.msi"] {
+        let msi = msi_fixture(msi_name);
+        let sub = dir.path().join(msi_name);
+        std::fs::create_dir(&sub).unwrap();
+        // The user-scope policy only once: it differs from the device one by three rows.
+        let policies = if msi_name == "vendor.msi" {
+            vec![dev.clone(), user.clone()]
+        } else {
+            vec![dev.clone()]
+        };
+        let b = build(&sub, &policies, &msi, &[]);
+        let got = verify_properties(&tool, &msi, &b.out.join("dev/windows/dev.mst"));
+        let want = expected(
+            &msi,
+            &[
+                ("CP_ARGS", &packed_dev),
+                ("CP_SILENT", "true"),
+                ("DEVICE_CLOAKED", "false"),
+            ],
+        );
+        assert_eq!(got, want, "{msi_name}");
+        if msi_name == "vendor.msi" {
+            let got = verify_properties(&tool, &msi, &b.out.join("usr/windows/usr.mst"));
+            let want = expected(
+                &msi,
+                &[
+                    ("CP_ARGS", &packed_user),
+                    ("CP_SILENT", "true"),
+                    ("DEVICE_CLOAKED", "true"),
+                    ("ALLUSERS", "2"),
+                    ("MSIINSTALLPERUSER", "1"),
+                ],
+            );
+            assert_eq!(got, want, "user scope");
+        }
+    }
+}
+
+#[test]
+fn wine_silent_install_sees_the_transformed_values() {
+    let Some(tool) = common::shared_tool("wine_silent_install", "verify-mst") else {
+        return;
+    };
+    if common::program("wine_silent_install", "wine").is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let p = policy(
+        dir.path(),
+        "acme",
+        "ssl_whitelist: 7746278a457e64737094c44eebe2a59e25d1a4f1\n",
+    );
+    let msi = msi_fixture("vendor.msi");
+    let b = build(dir.path(), &[p], &msi, &[]);
+    let (ok, out, err) = common::run(
+        Command::new(&tool)
+            .arg(&msi)
+            .arg(b.out.join("acme/windows/acme.mst")),
+    );
+    assert!(ok, "verify-mst failed: {out}\n{err}");
+    let packed = format!(
+        "DEPLOYMENT_URL=https://console.example.com:4285&DEPLOYMENT_POLICY_TOKEN={TOKEN}&SSL_WHITELIST=7746278a457e64737094c44eebe2a59e25d1a4f1"
+    );
+    for line in [
+        format!("Property(S): CP_ARGS = {packed}"),
+        "Property(S): CP_SILENT = true".to_string(),
+        "Property(S): DEVICE_CLOAKED = false".to_string(),
+        format!("Property(S): ProductCode = {VENDOR_PRODUCT_CODE}"),
+    ] {
+        assert!(
+            out.lines().any(|l| l == line),
+            "missing `{line}` in:\n{out}"
+        );
+    }
+    assert!(out.contains("exit 0"), "{out}");
+}
