@@ -4,7 +4,11 @@ use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
 #[derive(Parser, Debug)]
-#[command(name = "agentpack", version, about = "Build SCCM transforms, Jamf packages, profiles and checksum manifests for endpoint agents from one deployment policy.")]
+#[command(
+    name = "agentpack",
+    version,
+    about = "Build SCCM transforms, Jamf packages, profiles and checksum manifests for endpoint agents from one deployment policy."
+)]
 pub struct Cli {
     /// Folder of vendor profiles that add to or override the embedded ones.
     #[arg(long, global = true, value_name = "DIR")]
@@ -97,7 +101,12 @@ pub enum PolicyCommand {
 #[derive(Args, Debug)]
 pub struct ImportArgs {
     /// The arguments copied from the console (with or without `msiexec /i file.msi`).
-    #[arg(long, value_name = "ARGS", conflicts_with = "deploy_properties", required_unless_present = "deploy_properties")]
+    #[arg(
+        long,
+        value_name = "ARGS",
+        conflicts_with = "deploy_properties",
+        required_unless_present = "deploy_properties"
+    )]
     pub windows_args: Option<String>,
     /// A macOS deploy.properties file.
     #[arg(long, value_name = "FILE")]

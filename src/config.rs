@@ -40,13 +40,18 @@ const KEYS: &[&str] = &["product", "installers", "policies", "out"];
 
 impl Config {
     pub fn load(path: &Path) -> Result<Config> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, "read the config", e))?;
+        let text =
+            std::fs::read_to_string(path).map_err(|e| Error::io(path, "read the config", e))?;
         let file: ConfigFile = serde_norway::from_str(&text).map_err(|e| {
             let msg = e.to_string();
             let mut p = Problem::new(format!("invalid config: {msg}"))
                 .file(path)
                 .line(e.location().map(|l| l.line()));
-            if let Some(word) = msg.split('`').nth(1).filter(|_| msg.starts_with("unknown field")) {
+            if let Some(word) = msg
+                .split('`')
+                .nth(1)
+                .filter(|_| msg.starts_with("unknown field"))
+            {
                 if let Some(k) = crate::policy::did_you_mean(word, KEYS) {
                     p = p.hint(format!("did you mean '{k}'?"));
                 }
@@ -85,12 +90,19 @@ pub fn expand(base: &Path, pattern: &str) -> std::result::Result<Vec<PathBuf>, P
     let full = base.join(pattern);
     let text = full.to_string_lossy();
     if !pattern.contains(['*', '?', '[']) {
-        return Ok(if full.exists() { vec![full] } else { Vec::new() });
+        return Ok(if full.exists() {
+            vec![full]
+        } else {
+            Vec::new()
+        });
     }
     let paths = glob::glob(&text).map_err(|e| {
         Problem::new(format!("'{pattern}' is not a valid glob: {e}")).field("policies")
     })?;
-    let mut out: Vec<PathBuf> = paths.filter_map(|p| p.ok()).filter(|p| p.is_file()).collect();
+    let mut out: Vec<PathBuf> = paths
+        .filter_map(|p| p.ok())
+        .filter(|p| p.is_file())
+        .collect();
     out.sort();
     Ok(out)
 }
@@ -119,8 +131,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let cfg = dir.path().join("agentpack.yaml");
         std::fs::write(&cfg, "prodcut: crashplan\n").unwrap();
-        assert!(Config::load(&cfg).unwrap_err().to_string().contains("did you mean 'product'"));
+        assert!(Config::load(&cfg)
+            .unwrap_err()
+            .to_string()
+            .contains("did you mean 'product'"));
         std::fs::write(&cfg, "policies: [\"none/*.yaml\"]\n").unwrap();
-        assert!(Config::load(&cfg).unwrap_err().to_string().contains("matches no file"));
+        assert!(Config::load(&cfg)
+            .unwrap_err()
+            .to_string()
+            .contains("matches no file"));
     }
 }

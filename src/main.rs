@@ -9,9 +9,14 @@ fn main() {
         Ok(code) => std::process::exit(code),
         Err(e) => {
             if json {
-                let report = serde_json::json!({ "ok": false, "kind": e.kind, "problems": e.problems });
+                let report =
+                    serde_json::json!({ "ok": false, "kind": e.kind, "problems": e.problems });
                 use std::io::Write as _;
-                let _ = writeln!(std::io::stdout(), "{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+                let _ = writeln!(
+                    std::io::stdout(),
+                    "{}",
+                    serde_json::to_string_pretty(&report).unwrap_or_default()
+                );
             }
             eprintln!("error: {e}");
             std::process::exit(e.exit_code());

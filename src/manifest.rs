@@ -72,12 +72,20 @@ pub struct Manifest {
 }
 
 impl Manifest {
-    pub fn new(build_time: u64, product: ProductRef, inputs: &[Input], mut outputs: Vec<OutputRecord>) -> Manifest {
+    pub fn new(
+        build_time: u64,
+        product: ProductRef,
+        inputs: &[Input],
+        mut outputs: Vec<OutputRecord>,
+    ) -> Manifest {
         let mut ins: Vec<InputRecord> = inputs
             .iter()
             .map(|i| InputRecord {
                 path: i.path.clone(),
-                role: serde_json::to_value(i.role).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default(),
+                role: serde_json::to_value(i.role)
+                    .ok()
+                    .and_then(|v| v.as_str().map(String::from))
+                    .unwrap_or_default(),
                 size: i.size,
                 sha256: i.sha256.clone(),
                 facts: i.facts.clone(),
@@ -87,7 +95,10 @@ impl Manifest {
         outputs.sort_by(|a, b| a.path.cmp(&b.path));
         Manifest {
             schema: SCHEMA.into(),
-            tool: Tool { name: env!("CARGO_PKG_NAME").into(), version: env!("CARGO_PKG_VERSION").into() },
+            tool: Tool {
+                name: env!("CARGO_PKG_NAME").into(),
+                version: env!("CARGO_PKG_VERSION").into(),
+            },
             build_time: rfc3339(build_time),
             product,
             inputs: ins,
@@ -104,7 +115,11 @@ impl Manifest {
 
     /// `SHA256SUMS` text for the outputs plus manifest.json itself, sorted by path.
     pub fn sums(&self, manifest_sha256: &str) -> String {
-        let mut lines: BTreeMap<&str, &str> = self.outputs.iter().map(|o| (o.path.as_str(), o.sha256.as_str())).collect();
+        let mut lines: BTreeMap<&str, &str> = self
+            .outputs
+            .iter()
+            .map(|o| (o.path.as_str(), o.sha256.as_str()))
+            .collect();
         lines.insert(MANIFEST, manifest_sha256);
         lines.iter().map(|(p, h)| format!("{h}  {p}\n")).collect()
     }
@@ -133,7 +148,12 @@ pub fn rfc3339(secs: u64) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 /// The result of checking an output folder.
@@ -156,15 +176,28 @@ pub fn verify(out: &Path) -> Result<Verification> {
     let mpath = out.join(MANIFEST);
     let text = std::fs::read(&mpath).map_err(|e| Error::io(&mpath, "read", e))?;
     let manifest: Manifest = serde_json::from_slice(&text).map_err(|e| {
-        Error::bad_input(Problem::new(format!("is not an agentpack manifest: {e}")).file(&mpath).line(Some(e.line())))
+        Error::bad_input(
+            Problem::new(format!("is not an agentpack manifest: {e}"))
+                .file(&mpath)
+                .line(Some(e.line())),
+        )
     })?;
     if manifest.schema != SCHEMA {
         return Err(Error::bad_input(
-            Problem::new(format!("has schema '{}', expected '{SCHEMA}'", manifest.schema)).file(&mpath).hint("verify it with the agentpack version that built it"),
+            Problem::new(format!(
+                "has schema '{}', expected '{SCHEMA}'",
+                manifest.schema
+            ))
+            .file(&mpath)
+            .hint("verify it with the agentpack version that built it"),
         ));
     }
     let mut v = Verification::default();
-    let mut expected: BTreeMap<String, String> = manifest.outputs.iter().map(|o| (o.path.clone(), o.sha256.clone())).collect();
+    let mut expected: BTreeMap<String, String> = manifest
+        .outputs
+        .iter()
+        .map(|o| (o.path.clone(), o.sha256.clone()))
+        .collect();
     // SHA256SUMS must agree with the manifest, and vouches for manifest.json itself.
     let sums_path = out.join(SUMS);
     match std::fs::read_to_string(&sums_path) {
@@ -173,7 +206,10 @@ pub fn verify(out: &Path) -> Result<Verification> {
             if sums != manifest.sums(&manifest_hash) {
                 v.changed.push(SUMS.into());
             }
-            if !sums.lines().any(|l| l == format!("{manifest_hash}  {MANIFEST}")) {
+            if !sums
+                .lines()
+                .any(|l| l == format!("{manifest_hash}  {MANIFEST}"))
+            {
                 v.changed.push(MANIFEST.into());
             }
         }
@@ -181,11 +217,17 @@ pub fn verify(out: &Path) -> Result<Verification> {
     }
     v.checked += 2;
     for entry in walkdir::WalkDir::new(out).sort_by_file_name() {
-        let entry = entry.map_err(|e| Error::internal(format!("walking {}: {e}", out.display())))?;
+        let entry =
+            entry.map_err(|e| Error::internal(format!("walking {}: {e}", out.display())))?;
         if entry.file_type().is_dir() {
             continue;
         }
-        let rel = entry.path().strip_prefix(out).unwrap_or(entry.path()).to_string_lossy().replace('\\', "/");
+        let rel = entry
+            .path()
+            .strip_prefix(out)
+            .unwrap_or(entry.path())
+            .to_string_lossy()
+            .replace('\\', "/");
         if rel == MANIFEST || rel == SUMS {
             continue;
         }

@@ -63,7 +63,9 @@ pub fn render(name: &str, context: &impl serde::Serialize) -> Result<String> {
         let msg = describe(&e);
         // A value that cannot be escaped for the target is the input's fault, not ours.
         if crate::formats::quote::find_quote_error(&e).is_some() {
-            Error::bad_input(crate::error::Problem::new(format!("rendering {name}: {msg}")))
+            Error::bad_input(crate::error::Problem::new(format!(
+                "rendering {name}: {msg}"
+            )))
         } else {
             Error::internal(format!("rendering {name}: {msg}"))
         }

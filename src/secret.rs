@@ -48,7 +48,10 @@ mod tests {
         assert_eq!(format!("{s}"), REDACTED);
         assert_eq!(format!("{s:?}"), REDACTED);
         assert_eq!(format!("{:?}", Some(&s)), format!("Some({REDACTED})"));
-        assert_eq!(serde_json::to_string(&s).unwrap(), format!("\"{REDACTED}\""));
+        assert_eq!(
+            serde_json::to_string(&s).unwrap(),
+            format!("\"{REDACTED}\"")
+        );
         assert_eq!(s.expose(), "0fb12341-246b-448d-b07f-c6573ad5ad02");
     }
 }

@@ -32,7 +32,12 @@ fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
         .into_iter()
         .map(|e| e.unwrap())
         .filter(|e| e.file_type().is_file())
-        .map(|e| (e.path().strip_prefix(dir).unwrap().display().to_string(), std::fs::read(e.path()).unwrap()))
+        .map(|e| {
+            (
+                e.path().strip_prefix(dir).unwrap().display().to_string(),
+                std::fs::read(e.path()).unwrap(),
+            )
+        })
         .collect();
     v.sort();
     v
@@ -54,12 +59,23 @@ fn sha256sum_accepts_the_sums_and_manifest_lists_every_output() {
     let out = dir.path().join("dist");
     assert!(build(&[&p], &out).status.success());
     if let Some(sha256sum) = common::program("sha256sum_accepts_the_sums", "sha256sum") {
-        let o = std::process::Command::new(sha256sum).arg("-c").arg("SHA256SUMS").current_dir(&out).output().unwrap();
+        let o = std::process::Command::new(sha256sum)
+            .arg("-c")
+            .arg("SHA256SUMS")
+            .current_dir(&out)
+            .output()
+            .unwrap();
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
     }
-    let m: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
+    let m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
     assert_eq!(m["schema"], "agentpack.manifest.v1");
-    let outputs: Vec<&str> = m["outputs"].as_array().unwrap().iter().map(|o| o["path"].as_str().unwrap()).collect();
+    let outputs: Vec<&str> = m["outputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["path"].as_str().unwrap())
+        .collect();
     assert!(outputs.contains(&"acme-prod/macos/deploy.properties"));
     assert!(outputs.contains(&"acme-prod/windows/install-args.txt"));
     let mut sorted = outputs.clone();
@@ -69,9 +85,18 @@ fn sha256sum_accepts_the_sums_and_manifest_lists_every_output() {
     assert_eq!(m["inputs"][0]["sha256"].as_str().unwrap().len(), 64);
     use std::os::unix::fs::PermissionsExt;
     for o in m["outputs"].as_array().unwrap() {
-        let mode = std::fs::metadata(out.join(o["path"].as_str().unwrap())).unwrap().permissions().mode() & 0o777;
+        let mode = std::fs::metadata(out.join(o["path"].as_str().unwrap()))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
         if o["secret"] == true {
-            assert_eq!(mode & 0o077, 0, "{} holds the token but is mode {mode:o}", o["path"]);
+            assert_eq!(
+                mode & 0o077,
+                0,
+                "{} holds the token but is mode {mode:o}",
+                o["path"]
+            );
         }
     }
 }
@@ -90,7 +115,9 @@ fn verify_catches_flipped_deleted_and_added_files() {
     std::fs::write(&target, &bytes).unwrap();
     let o = agentpack().arg("verify").arg(&out).output().unwrap();
     assert_eq!(o.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&o.stdout).contains("changed: acme-prod/windows/install-args.txt"));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("changed: acme-prod/windows/install-args.txt")
+    );
 
     bytes[3] ^= 0x01;
     std::fs::write(&target, &bytes).unwrap();
@@ -99,11 +126,17 @@ fn verify_catches_flipped_deleted_and_added_files() {
     std::fs::remove_file(out.join("acme-prod/macos/deploy.properties")).unwrap();
     let o = agentpack().arg("verify").arg(&out).output().unwrap();
     assert_eq!(o.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&o.stdout).contains("missing: acme-prod/macos/deploy.properties"));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("missing: acme-prod/macos/deploy.properties")
+    );
 
     assert!(build(&[&p], &out).status.success());
     std::fs::write(out.join("acme-prod/extra.txt"), "x").unwrap();
-    let o = agentpack().args(["--json", "verify"]).arg(&out).output().unwrap();
+    let o = agentpack()
+        .args(["--json", "verify"])
+        .arg(&out)
+        .output()
+        .unwrap();
     assert_eq!(o.status.code(), Some(2));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["extra"][0], "acme-prod/extra.txt");
@@ -111,9 +144,20 @@ fn verify_catches_flipped_deleted_and_added_files() {
     // A tampered manifest is caught by SHA256SUMS.
     std::fs::remove_file(out.join("acme-prod/extra.txt")).unwrap();
     let mpath = out.join("manifest.json");
-    let m = std::fs::read_to_string(&mpath).unwrap().replace("\"secret\": true", "\"secret\": false");
+    let m = std::fs::read_to_string(&mpath)
+        .unwrap()
+        .replace("\"secret\": true", "\"secret\": false");
     std::fs::write(&mpath, m).unwrap();
-    assert_eq!(agentpack().arg("verify").arg(&out).output().unwrap().status.code(), Some(2));
+    assert_eq!(
+        agentpack()
+            .arg("verify")
+            .arg(&out)
+            .output()
+            .unwrap()
+            .status
+            .code(),
+        Some(2)
+    );
 }
 
 #[test]
@@ -127,9 +171,19 @@ fn two_builds_are_byte_identical() {
     assert_eq!(snapshot(&o1), snapshot(&o2));
     // SOURCE_DATE_EPOCH sets the recorded build time.
     let o3 = dir.path().join("three");
-    agentpack().env("SOURCE_DATE_EPOCH", "1700000000").args(["build", "--policy"]).arg(&a).arg("--out").arg(&o3).assert().success();
+    agentpack()
+        .env("SOURCE_DATE_EPOCH", "1700000000")
+        .args(["build", "--policy"])
+        .arg(&a)
+        .arg("--out")
+        .arg(&o3)
+        .assert()
+        .success();
     let m = std::fs::read_to_string(o3.join("manifest.json")).unwrap();
-    assert!(m.contains("\"build_time\": \"2023-11-14T22:13:20Z\""), "{m}");
+    assert!(
+        m.contains("\"build_time\": \"2023-11-14T22:13:20Z\""),
+        "{m}"
+    );
 }
 
 #[test]
@@ -146,7 +200,15 @@ fn failed_build_leaves_existing_out_untouched_and_no_staging() {
     assert!(o.stdout.is_empty());
     assert_eq!(snapshot(&out), before);
     // A missing installer fails after policies loaded: still nothing changes.
-    let o = agentpack().args(["build", "--policy"]).arg(&good).arg("--msi").arg(dir.path().join("nope.msi")).arg("--out").arg(&out).output().unwrap();
+    let o = agentpack()
+        .args(["build", "--policy"])
+        .arg(&good)
+        .arg("--msi")
+        .arg(dir.path().join("nope.msi"))
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("nope.msi"));
     assert_eq!(snapshot(&out), before);
@@ -172,7 +234,10 @@ fn refuses_to_replace_a_folder_that_is_not_an_agentpack_output() {
     let o = build(&[&p], &out);
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("not an agentpack output"));
-    assert_eq!(std::fs::read_to_string(out.join("thesis.tex")).unwrap(), "precious");
+    assert_eq!(
+        std::fs::read_to_string(out.join("thesis.tex")).unwrap(),
+        "precious"
+    );
 }
 
 #[test]
@@ -185,22 +250,49 @@ fn the_token_is_never_printed() {
         if json {
             c.arg("--json");
         }
-        let o = c.args(["build", "--policy"]).arg(&p).arg("--out").arg(&out).output().unwrap();
+        let o = c
+            .args(["build", "--policy"])
+            .arg(&p)
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .unwrap();
         assert!(o.status.success());
-        let all = format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
         assert!(!all.contains(TOKEN), "token printed: {all}");
         if json {
             let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
             assert_eq!(v["policies"][0]["name"], "acme-prod");
         }
     }
-    assert!(!std::fs::read_to_string(out.join("manifest.json")).unwrap().contains(TOKEN));
-    assert!(!std::fs::read_to_string(out.join("SHA256SUMS")).unwrap().contains(TOKEN));
+    assert!(!std::fs::read_to_string(out.join("manifest.json"))
+        .unwrap()
+        .contains(TOKEN));
+    assert!(!std::fs::read_to_string(out.join("SHA256SUMS"))
+        .unwrap()
+        .contains(TOKEN));
     // And not in errors: a policy whose other fields are wrong.
     let bad = dir.path().join("bad.yaml");
-    std::fs::write(&bad, format!("name: BAD\ntoken: {TOKEN}x\nproduct: crashplan\n")).unwrap();
-    let o = agentpack().arg("--json").args(["build", "--policy"]).arg(&bad).output().unwrap();
-    let all = format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    std::fs::write(
+        &bad,
+        format!("name: BAD\ntoken: {TOKEN}x\nproduct: crashplan\n"),
+    )
+    .unwrap();
+    let o = agentpack()
+        .arg("--json")
+        .args(["build", "--policy"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
     assert!(!all.contains(TOKEN), "token printed: {all}");
 }
 
@@ -210,11 +302,29 @@ fn config_file_drives_the_build() {
     std::fs::create_dir(dir.path().join("policies")).unwrap();
     write_policy(&dir.path().join("policies"), "acme-prod");
     write_policy(&dir.path().join("policies"), "acme-test");
-    std::fs::write(dir.path().join("agentpack.yaml"), "product: crashplan\npolicies: [\"policies/*.yaml\"]\nout: out\n").unwrap();
-    agentpack().current_dir(dir.path()).arg("build").assert().success();
-    assert!(dir.path().join("out/acme-test/windows/install-args.txt").is_file());
-    let m: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.path().join("out/manifest.json")).unwrap()).unwrap();
-    let roles: Vec<&str> = m["inputs"].as_array().unwrap().iter().map(|i| i["role"].as_str().unwrap()).collect();
+    std::fs::write(
+        dir.path().join("agentpack.yaml"),
+        "product: crashplan\npolicies: [\"policies/*.yaml\"]\nout: out\n",
+    )
+    .unwrap();
+    agentpack()
+        .current_dir(dir.path())
+        .arg("build")
+        .assert()
+        .success();
+    assert!(dir
+        .path()
+        .join("out/acme-test/windows/install-args.txt")
+        .is_file());
+    let m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("out/manifest.json")).unwrap())
+            .unwrap();
+    let roles: Vec<&str> = m["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["role"].as_str().unwrap())
+        .collect();
     assert_eq!(roles, ["config", "policy", "policy"]);
     assert_eq!(m["inputs"][1]["path"], "policies/acme-prod.yaml");
 }
@@ -224,14 +334,22 @@ fn keep_going_builds_the_valid_policies_and_still_exits_2() {
     let dir = tempfile::tempdir().unwrap();
     let good = write_policy(dir.path(), "acme-prod");
     let bad = dir.path().join("broken.yaml");
-    std::fs::write(&bad, "name: broken\nproduct: crashplan\norganization: X\ndeployment_url: http://x\n").unwrap();
+    std::fs::write(
+        &bad,
+        "name: broken\nproduct: crashplan\norganization: X\ndeployment_url: http://x\n",
+    )
+    .unwrap();
     let out = dir.path().join("dist");
     // Without --keep-going: every error listed, nothing written.
     let o = build(&[&good, &bad], &out);
     assert_eq!(o.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&o.stderr);
     for field in ["deployment_url", "token", "registration"] {
-        assert!(stderr.contains(&format!("broken.yaml: {field}")) || stderr.contains(&format!(": {field}:")), "{field}: {stderr}");
+        assert!(
+            stderr.contains(&format!("broken.yaml: {field}"))
+                || stderr.contains(&format!(": {field}:")),
+            "{field}: {stderr}"
+        );
     }
     assert!(!out.exists());
     let o = agentpack()

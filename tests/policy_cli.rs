@@ -12,26 +12,46 @@ fn agentpack() -> Command {
 }
 
 fn out_text(o: &std::process::Output) -> (String, String) {
-    (String::from_utf8_lossy(&o.stdout).into_owned(), String::from_utf8_lossy(&o.stderr).into_owned())
+    (
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
 }
 
 #[test]
 fn five_mistakes_give_five_messages_and_exit_2() {
     let f = common::fixture("policies/five-mistakes.yaml");
-    let o = agentpack().args(["policy", "check"]).arg(&f).output().unwrap();
+    let o = agentpack()
+        .args(["policy", "check"])
+        .arg(&f)
+        .output()
+        .unwrap();
     assert_eq!(o.status.code(), Some(2));
     let (stdout, stderr) = out_text(&o);
     assert!(stdout.is_empty(), "{stdout}");
-    let problems: Vec<&str> = stderr.lines().filter(|l| l.contains("five-mistakes.yaml:")).collect();
+    let problems: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("five-mistakes.yaml:"))
+        .collect();
     assert_eq!(problems.len(), 5, "{stderr}");
-    for (line, field) in [(3, "name"), (6, "deployment_url"), (7, "token"), (8, "registraton"), (10, "ssl_whitelist")] {
+    for (line, field) in [
+        (3, "name"),
+        (6, "deployment_url"),
+        (7, "token"),
+        (8, "registraton"),
+        (10, "ssl_whitelist"),
+    ] {
         assert!(
             stderr.contains(&format!("five-mistakes.yaml:{line}: {field}:")),
             "no message for {field} at line {line}: {stderr}"
         );
     }
     assert!(stderr.contains("did you mean 'registration'"));
-    assert_eq!(stderr.matches("hint:").count(), 5, "every problem says what to do: {stderr}");
+    assert_eq!(
+        stderr.matches("hint:").count(),
+        5,
+        "every problem says what to do: {stderr}"
+    );
 }
 
 #[test]
@@ -44,15 +64,27 @@ fn all_files_are_checked_and_json_reports_problems() {
     )
     .unwrap();
     let bad = common::fixture("policies/five-mistakes.yaml");
-    let o = agentpack().args(["--json", "policy", "check"]).arg(&good).arg(&bad).output().unwrap();
+    let o = agentpack()
+        .args(["--json", "policy", "check"])
+        .arg(&good)
+        .arg(&bad)
+        .output()
+        .unwrap();
     assert_eq!(o.status.code(), Some(2));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["ok"], false);
     assert_eq!(v["problems"].as_array().unwrap().len(), 5);
-    let ok = agentpack().args(["--json", "policy", "check"]).arg(&good).output().unwrap();
+    let ok = agentpack()
+        .args(["--json", "policy", "check"])
+        .arg(&good)
+        .output()
+        .unwrap();
     assert_eq!(ok.status.code(), Some(0));
     let (stdout, stderr) = out_text(&ok);
-    assert!(!stdout.contains(TOKEN) && !stderr.contains(TOKEN), "token leaked: {stdout}{stderr}");
+    assert!(
+        !stdout.contains(TOKEN) && !stderr.contains(TOKEN),
+        "token leaked: {stdout}{stderr}"
+    );
     assert!(stdout.contains("<redacted>"));
 }
 
@@ -61,19 +93,36 @@ const ARGS: &str = "msiexec /i CrashPlan_11.7.0_911_Win64.msi CP_ARGS=\"DEPLOYME
 #[test]
 fn import_prints_a_policy_without_the_token() {
     let o = agentpack()
-        .args(["policy", "import", "--name", "acme-prod", "--product", "crashplan", "--windows-args", ARGS])
+        .args([
+            "policy",
+            "import",
+            "--name",
+            "acme-prod",
+            "--product",
+            "crashplan",
+            "--windows-args",
+            ARGS,
+        ])
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(0), "{:?}", out_text(&o));
     let (stdout, stderr) = out_text(&o);
     assert!(!stdout.contains(TOKEN) && !stderr.contains(TOKEN));
-    assert!(stdout.contains("token_env: \"AGENTPACK_TOKEN_ACME_PROD\""), "{stdout}");
+    assert!(
+        stdout.contains("token_env: \"AGENTPACK_TOKEN_ACME_PROD\""),
+        "{stdout}"
+    );
     assert!(stdout.contains("registration: \"silent\""));
     // The printed policy checks out once the variable holds the token.
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("acme-prod.yaml");
     std::fs::write(&p, &stdout).unwrap();
-    agentpack().args(["policy", "check"]).arg(&p).env("AGENTPACK_TOKEN_ACME_PROD", TOKEN).assert().success();
+    agentpack()
+        .args(["policy", "check"])
+        .arg(&p)
+        .env("AGENTPACK_TOKEN_ACME_PROD", TOKEN)
+        .assert()
+        .success();
 }
 
 /// Import the console string, build, and compare the property values with the console's.
@@ -82,14 +131,33 @@ fn imported_console_string_builds_the_same_values() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("acme-prod.yaml");
     agentpack()
-        .args(["policy", "import", "--name", "acme-prod", "--product", "crashplan", "--windows-args", ARGS, "-o"])
+        .args([
+            "policy",
+            "import",
+            "--name",
+            "acme-prod",
+            "--product",
+            "crashplan",
+            "--windows-args",
+            ARGS,
+            "-o",
+        ])
         .arg(&p)
         .assert()
         .success();
     use std::os::unix::fs::PermissionsExt;
-    assert_eq!(std::fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o600);
+    assert_eq!(
+        std::fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
     let out = dir.path().join("dist");
-    agentpack().args(["build", "--policy"]).arg(&p).arg("--out").arg(&out).assert().success();
+    agentpack()
+        .args(["build", "--policy"])
+        .arg(&p)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success();
     let args = std::fs::read_to_string(out.join("acme-prod/windows/install-args.txt")).unwrap();
     let console = ARGS.trim_start_matches("msiexec /i CrashPlan_11.7.0_911_Win64.msi ");
     assert_eq!(args.trim_end(), console);
@@ -97,27 +165,62 @@ fn imported_console_string_builds_the_same_values() {
     let props = out.join("acme-prod/macos/deploy.properties");
     let p2 = dir.path().join("again.yaml");
     agentpack()
-        .args(["policy", "import", "--name", "acme-prod", "--product", "crashplan", "--deploy-properties"])
+        .args([
+            "policy",
+            "import",
+            "--name",
+            "acme-prod",
+            "--product",
+            "crashplan",
+            "--deploy-properties",
+        ])
         .arg(&props)
         .arg("-o")
         .arg(&p2)
         .assert()
         .success();
     let out2 = dir.path().join("dist2");
-    agentpack().args(["build", "--policy"]).arg(&p2).arg("--out").arg(&out2).assert().success();
-    assert_eq!(std::fs::read(&props).unwrap(), std::fs::read(out2.join("acme-prod/macos/deploy.properties")).unwrap());
+    agentpack()
+        .args(["build", "--policy"])
+        .arg(&p2)
+        .arg("--out")
+        .arg(&out2)
+        .assert()
+        .success();
+    assert_eq!(
+        std::fs::read(&props).unwrap(),
+        std::fs::read(out2.join("acme-prod/macos/deploy.properties")).unwrap()
+    );
 }
 
 #[test]
 fn import_rejects_garbage_without_echoing_it() {
     let o = agentpack()
-        .args(["policy", "import", "--name", "x", "--product", "crashplan", "--windows-args", "CP_ARGS=\"DEPLOYMENT_URL=https://h&BOGUS=1\""])
+        .args([
+            "policy",
+            "import",
+            "--name",
+            "x",
+            "--product",
+            "crashplan",
+            "--windows-args",
+            "CP_ARGS=\"DEPLOYMENT_URL=https://h&BOGUS=1\"",
+        ])
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(2));
     assert!(out_text(&o).1.contains("unknown key 'BOGUS'"));
     let o = agentpack()
-        .args(["policy", "import", "--name", "x", "--product", "nope", "--windows-args", "A=1"])
+        .args([
+            "policy",
+            "import",
+            "--name",
+            "x",
+            "--product",
+            "nope",
+            "--windows-args",
+            "A=1",
+        ])
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(2));

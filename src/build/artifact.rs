@@ -1,7 +1,16 @@
 //! What a renderer produces: a file to write, in memory or linked from an input.
 
+use super::stage::Written;
+use crate::error::Result;
 use serde::Serialize;
+use std::io::Write;
 use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Writes an artifact's bytes into a sink, for outputs too large to hold in memory.
+pub type StreamFn = Arc<dyn Fn(&mut dyn Write) -> Result<()> + Send + Sync>;
+/// Computes an artifact from another one once that is written (e.g. a record of its hash).
+pub type DeriveFn = Arc<dyn Fn(&Written) -> Result<Vec<u8>> + Send + Sync>;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -12,11 +21,31 @@ pub enum Platform {
 }
 
 /// The bytes of an artifact.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub enum Contents {
     Bytes(Vec<u8>),
     /// An input installer, hard-linked (or copied) into the output; hashed once when read.
-    Installer { input: usize },
+    Installer {
+        input: usize,
+    },
+    /// Streamed to disk and hashed while written (e.g. a package wrapping the vendor's).
+    Stream(StreamFn),
+    /// Rendered after the artifact at `from` (same policy) is written, from its checksums.
+    Derived {
+        from: PathBuf,
+        render: DeriveFn,
+    },
+}
+
+impl std::fmt::Debug for Contents {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Contents::Bytes(b) => write!(f, "Bytes({} bytes)", b.len()),
+            Contents::Installer { input } => write!(f, "Installer({input})"),
+            Contents::Stream(_) => f.write_str("Stream"),
+            Contents::Derived { from, .. } => write!(f, "Derived(from {})", from.display()),
+        }
+    }
 }
 
 /// One output file, relative to OUT.
@@ -34,7 +63,12 @@ pub struct Artifact {
 }
 
 impl Artifact {
-    pub fn bytes(path: impl Into<PathBuf>, kind: &'static str, platform: Platform, data: Vec<u8>) -> Self {
+    pub fn bytes(
+        path: impl Into<PathBuf>,
+        kind: &'static str,
+        platform: Platform,
+        data: Vec<u8>,
+    ) -> Self {
         Artifact {
             path: path.into(),
             kind,

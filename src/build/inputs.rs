@@ -26,6 +26,9 @@ pub struct Input {
     pub role: Role,
     pub size: u64,
     pub sha256: String,
+    /// SHA3-512, computed in the same pass for installers (Jamf's package records use it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sha3_512: Option<String>,
     #[serde(skip_serializing_if = "serde_json::Value::is_null")]
     pub facts: serde_json::Value,
     /// Last modification time (seconds since the epoch), for the default build time.
@@ -39,18 +42,33 @@ const BUF: usize = 1 << 20;
 
 /// Stream a file through SHA-256. Returns (size, lowercase hex digest).
 pub fn hash_file(path: &Path, progress: bool) -> Result<(u64, String)> {
+    hash_file_with(path, progress, false).map(|(size, sha256, _)| (size, sha256))
+}
+
+/// Stream a file once through SHA-256 and, when `sha3` is set, SHA3-512 too.
+pub fn hash_file_with(
+    path: &Path,
+    progress: bool,
+    sha3: bool,
+) -> Result<(u64, String, Option<String>)> {
     let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, "open", e))?;
     let total = f.metadata().map(|m| m.len()).unwrap_or(0);
     let bar = (progress && total >= PROGRESS_THRESHOLD).then(|| {
         let bar = indicatif::ProgressBar::new(total);
         bar.set_style(
-            indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            indicatif::ProgressStyle::with_template(
+                "{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
         );
-        bar.set_message(format!("hashing {}", path.file_name().unwrap_or_default().to_string_lossy()));
+        bar.set_message(format!(
+            "hashing {}",
+            path.file_name().unwrap_or_default().to_string_lossy()
+        ));
         bar
     });
     let mut hasher = Sha256::new();
+    let mut sha3_hasher = sha3.then(sha3::Sha3_512::new);
     let mut buf = vec![0u8; BUF];
     let mut size = 0u64;
     loop {
@@ -61,6 +79,9 @@ pub fn hash_file(path: &Path, progress: bool) -> Result<(u64, String)> {
             Err(e) => return Err(Error::io(path, "read", e)),
         };
         hasher.update(&buf[..n]);
+        if let Some(h) = &mut sha3_hasher {
+            h.update(&buf[..n]);
+        }
         size += n as u64;
         if let Some(b) = &bar {
             b.set_position(size);
@@ -69,19 +90,29 @@ pub fn hash_file(path: &Path, progress: bool) -> Result<(u64, String)> {
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    Ok((size, hex(&hasher.finalize())))
+    Ok((
+        size,
+        hex(&hasher.finalize()),
+        sha3_hasher.map(|h| hex(&h.finalize())),
+    ))
 }
 
 pub fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
 }
 
 pub fn sha256_hex(data: &[u8]) -> String {
     hex(&Sha256::digest(data))
+}
+
+pub fn sha3_512_hex(data: &[u8]) -> String {
+    hex(&sha3::Sha3_512::digest(data))
 }
 
 /// A path as the manifest shows it: relative to the working folder when below it.
@@ -97,13 +128,20 @@ pub fn display_path(path: &Path) -> String {
 impl Input {
     /// Hash `path` and record it.
     pub fn read(path: &Path, role: Role, progress: bool) -> Result<Input> {
+        Self::read_with(path, role, progress, false)
+    }
+
+    /// Hash `path` (also with SHA3-512 when `sha3`), in one pass, and record it.
+    pub fn read_with(path: &Path, role: Role, progress: bool, sha3: bool) -> Result<Input> {
         let meta = std::fs::metadata(path).map_err(|e| Error::io(path, "read", e))?;
         if meta.is_dir() {
             return Err(Error::bad_input(
-                crate::error::Problem::new("is a folder, not a file").file(path).hint("pass the file itself"),
+                crate::error::Problem::new("is a folder, not a file")
+                    .file(path)
+                    .hint("pass the file itself"),
             ));
         }
-        let (size, sha256) = hash_file(path, progress)?;
+        let (size, sha256, sha3_512) = hash_file_with(path, progress, sha3)?;
         let mtime = meta
             .modified()
             .ok()
@@ -115,6 +153,7 @@ impl Input {
             role,
             size,
             sha256,
+            sha3_512,
             facts: serde_json::Value::Null,
             mtime,
         })
@@ -132,7 +171,14 @@ mod tests {
         std::fs::write(&p, b"abc").unwrap();
         let (size, h) = hash_file(&p, false).unwrap();
         assert_eq!(size, 3);
-        assert_eq!(h, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(
+            h,
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
         assert_eq!(sha256_hex(b"abc"), h);
+        let (_, _, sha3) = hash_file_with(&p, false, true).unwrap();
+        // FIPS 202 example value for "abc".
+        assert!(sha3.unwrap().starts_with("b751850b1a57168a5693cd924b6b096e08f621827444f70d884f5d0240d2712e10e116e9192af3c91a7ec57647e3934057340b4cf408d5a56592f8274eec53f0"));
+        assert_eq!(sha3_512_hex(b"abc").len(), 128);
     }
 }

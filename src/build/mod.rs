@@ -5,9 +5,11 @@ mod artifact;
 mod inputs;
 mod stage;
 
-pub use artifact::{Artifact, Contents, Platform};
-pub use inputs::{display_path, hash_file, hex, sha256_hex, Input, Role};
-pub use stage::{Placement, Staging};
+pub use artifact::{Artifact, Contents, DeriveFn, Platform, StreamFn};
+pub use inputs::{
+    display_path, hash_file, hash_file_with, hex, sha256_hex, sha3_512_hex, Input, Role,
+};
+pub use stage::{Placement, Staging, Written};
 
 use crate::config::Config;
 use crate::error::{Error, Problem, Problems, Result};
@@ -116,10 +118,22 @@ fn resolve(req: &Request) -> Result<(Config, Option<PathBuf>)> {
 
 /// Load every policy, collecting all problems. With `keep_going`, failed policies are returned
 /// as problems instead of failing the build.
-fn load_policies(cfg: &Config, products: &Products, keep_going: bool) -> Result<(Vec<Policy>, Vec<Problem>)> {
+fn load_policies(
+    cfg: &Config,
+    products: &Products,
+    keep_going: bool,
+) -> Result<(Vec<Policy>, Vec<Problem>)> {
     let env = env_lookup;
-    let opts = LoadOptions { products, default_product: cfg.product.as_deref(), env: &env };
-    let results: Vec<_> = cfg.policies.par_iter().map(|p| load_policy(p, &opts)).collect();
+    let opts = LoadOptions {
+        products,
+        default_product: cfg.product.as_deref(),
+        env: &env,
+    };
+    let results: Vec<_> = cfg
+        .policies
+        .par_iter()
+        .map(|p| load_policy(p, &opts))
+        .collect();
     let mut policies = Vec::new();
     let mut problems = Problems::default();
     let mut internal = None;
@@ -138,10 +152,14 @@ fn load_policies(cfg: &Config, products: &Products, keep_going: bool) -> Result<
     for p in &policies {
         if let Some(first) = seen.insert(p.name.clone(), p.source.clone()) {
             problems.push(
-                Problem::new(format!("policy name '{}' is also used by {}", p.name, first.display()))
-                    .file(&p.source)
-                    .field("name")
-                    .hint("give each policy its own name"),
+                Problem::new(format!(
+                    "policy name '{}' is also used by {}",
+                    p.name,
+                    first.display()
+                ))
+                .file(&p.source)
+                .field("name")
+                .hint("give each policy its own name"),
             );
         }
     }
@@ -153,7 +171,11 @@ fn load_policies(cfg: &Config, products: &Products, keep_going: bool) -> Result<
 }
 
 /// The build's product: the request's, else the policies' (which must agree).
-fn choose_product<'p>(cfg: &Config, policies: &[Policy], products: &'p Products) -> Result<&'p Product> {
+fn choose_product<'p>(
+    cfg: &Config,
+    policies: &[Policy],
+    products: &'p Products,
+) -> Result<&'p Product> {
     let id = match (&cfg.product, policies.first()) {
         (Some(id), _) => id.clone(),
         (None, Some(p)) => p.product.clone(),
@@ -162,10 +184,13 @@ fn choose_product<'p>(cfg: &Config, policies: &[Policy], products: &'p Products)
     let mut problems = Problems::default();
     for p in policies.iter().filter(|p| p.product != id) {
         problems.push(
-            Problem::new(format!("is for product '{}' but this build is for '{id}'", p.product))
-                .file(&p.source)
-                .field("product")
-                .hint("build each product separately: installers belong to one product"),
+            Problem::new(format!(
+                "is for product '{}' but this build is for '{id}'",
+                p.product
+            ))
+            .file(&p.source)
+            .field("product")
+            .hint("build each product separately: installers belong to one product"),
         );
     }
     problems.finish()?;
@@ -190,8 +215,18 @@ pub fn run(req: &Request) -> Result<Summary> {
     }
     let progress = req.progress;
     let (msi, pkg) = rayon::join(
-        || cfg.msi.as_deref().map(|p| crate::windows::MsiInstaller::read(p, progress)).transpose(),
-        || cfg.pkg.as_deref().map(|p| crate::macos::PkgInstaller::read(p, progress)).transpose(),
+        || {
+            cfg.msi
+                .as_deref()
+                .map(|p| crate::windows::MsiInstaller::read(p, progress))
+                .transpose()
+        },
+        || {
+            cfg.pkg
+                .as_deref()
+                .map(|p| crate::macos::PkgInstaller::read(p, progress))
+                .transpose()
+        },
     );
     let (msi, pkg) = match (msi, pkg) {
         (Ok(m), Ok(p)) => (m, p),
@@ -223,13 +258,19 @@ pub fn run(req: &Request) -> Result<Summary> {
     let rendered: Vec<(String, Result<Vec<OutputRecord>>)> = policies
         .par_iter()
         .map(|policy| {
-            let ctx = Context { policy, product, msi: msi.as_ref(), pkg: pkg.as_ref(), flags };
+            let ctx = Context {
+                policy,
+                product,
+                msi: msi.as_ref(),
+                pkg: pkg.as_ref(),
+                flags,
+            };
             let r = crate::windows::render(&ctx)
                 .and_then(|mut w| {
                     w.extend(crate::macos::render(&ctx)?);
                     Ok(w)
                 })
-                .and_then(|artifacts| artifacts.iter().map(|a| write(&staging, a, &inputs, flags)).collect());
+                .and_then(|artifacts| write(&staging, &artifacts, &inputs, flags));
             (policy.name.clone(), r)
         })
         .collect();
@@ -239,7 +280,10 @@ pub fn run(req: &Request) -> Result<Summary> {
     for (name, r) in rendered {
         match r {
             Ok(a) => {
-                summaries.push(PolicySummary { name, outputs: a.len() });
+                summaries.push(PolicySummary {
+                    name,
+                    outputs: a.len(),
+                });
                 records.extend(a);
             }
             Err(e) if e.kind == crate::error::Kind::Internal => return Err(e),
@@ -283,19 +327,28 @@ pub fn run(req: &Request) -> Result<Summary> {
     })
 }
 
-/// Write one artifact into staging and describe it for the manifest.
-fn write(staging: &Staging, a: &Artifact, inputs: &[Input], flags: &Flags) -> Result<OutputRecord> {
-    let w = staging.write_artifact(a, inputs, flags.copy_installers)?;
-    Ok(OutputRecord {
-        path: a.path.to_string_lossy().replace('\\', "/"),
-        size: w.size,
-        sha256: w.sha256,
-        kind: a.kind.to_string(),
-        platform: manifest::platform_name(a.platform),
-        policy: a.policy.clone(),
-        secret: a.secret,
-        placement: w.placement,
-    })
+/// Write one policy's artifacts into staging and describe them for the manifest.
+fn write(
+    staging: &Staging,
+    artifacts: &[Artifact],
+    inputs: &[Input],
+    flags: &Flags,
+) -> Result<Vec<OutputRecord>> {
+    let written = staging.write_artifacts(artifacts, inputs, flags.copy_installers)?;
+    Ok(artifacts
+        .iter()
+        .zip(written)
+        .map(|(a, w)| OutputRecord {
+            path: a.path.to_string_lossy().replace('\\', "/"),
+            size: w.size,
+            sha256: w.sha256,
+            kind: a.kind.to_string(),
+            platform: manifest::platform_name(a.platform),
+            policy: a.policy.clone(),
+            secret: a.secret,
+            placement: w.placement,
+        })
+        .collect())
 }
 
 /// `SOURCE_DATE_EPOCH` when set; otherwise the newest input's mtime, so that rebuilding the
@@ -304,9 +357,11 @@ fn build_time(inputs: &[Input]) -> Result<u64> {
     match std::env::var("SOURCE_DATE_EPOCH") {
         Ok(v) if !v.trim().is_empty() => v.trim().parse().map_err(|_| {
             Error::bad_input(
-                Problem::new(format!("SOURCE_DATE_EPOCH is '{v}', not a number of seconds"))
-                    .field("SOURCE_DATE_EPOCH")
-                    .hint("set it to a Unix timestamp, e.g. $(git log -1 --format=%ct), or unset it"),
+                Problem::new(format!(
+                    "SOURCE_DATE_EPOCH is '{v}', not a number of seconds"
+                ))
+                .field("SOURCE_DATE_EPOCH")
+                .hint("set it to a Unix timestamp, e.g. $(git log -1 --format=%ct), or unset it"),
             )
         }),
         _ => Ok(inputs.iter().map(|i| i.mtime).max().unwrap_or(0)),

@@ -14,7 +14,11 @@ pub fn run(args: BuildArgs, profiles: Option<&Path>, json: bool) -> Result<i32> 
         out: args.out,
         product: args.product,
         profiles: profiles.map(Path::to_path_buf),
-        flags: Flags { wrap_vendor: args.wrap_vendor, jamf_params: args.jamf_params, copy_installers: args.copy_installers },
+        flags: Flags {
+            wrap_vendor: args.wrap_vendor,
+            jamf_params: args.jamf_params,
+            copy_installers: args.copy_installers,
+        },
         keep_going: args.keep_going,
         progress: !json && std::io::stderr().is_terminal(),
     };
@@ -32,7 +36,11 @@ pub fn run(args: BuildArgs, profiles: Option<&Path>, json: bool) -> Result<i32> 
             "built {} files for {} {} ({}) into {}",
             summary.outputs,
             summary.policies.len(),
-            if summary.policies.len() == 1 { "policy" } else { "policies" },
+            if summary.policies.len() == 1 {
+                "policy"
+            } else {
+                "policies"
+            },
             summary.product,
             summary.out
         );

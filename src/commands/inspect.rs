@@ -226,7 +226,10 @@ pub fn mst_diff(base: &Path, modified: &Path, output: &Path, json: bool) -> Resu
             let new = if t.added { " (new table)" } else { "" };
             out!(
                 "  {}{new}: {} insert(s), {} update(s), {} delete(s)",
-                t.name, t.inserts, t.updates, t.deletes
+                t.name,
+                t.inserts,
+                t.updates,
+                t.deletes
             );
         }
         if secret {

@@ -7,10 +7,19 @@ use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
-pub fn check(files: &[PathBuf], product: Option<&str>, profiles: Option<&Path>, json: bool) -> Result<i32> {
+pub fn check(
+    files: &[PathBuf],
+    product: Option<&str>,
+    profiles: Option<&Path>,
+    json: bool,
+) -> Result<i32> {
     let products = Products::load(profiles)?;
     let env = |k: &str| std::env::var(k).ok();
-    let opts = LoadOptions { products: &products, default_product: product, env: &env };
+    let opts = LoadOptions {
+        products: &products,
+        default_product: product,
+        env: &env,
+    };
     let mut problems = Problems::default();
     let mut ok = Vec::new();
     for f in files {
@@ -47,21 +56,43 @@ fn write_secret(path: &Path, data: &[u8]) -> Result<()> {
 
 pub fn import(args: ImportArgs, profiles: Option<&Path>, json: bool) -> Result<i32> {
     let products = Products::load(profiles)?;
-    let product = products.require(&args.product).map_err(|p| Error::bad_input(p.field("--product")))?;
+    let product = products
+        .require(&args.product)
+        .map_err(|p| Error::bad_input(p.field("--product")))?;
     let imported = match (&args.windows_args, &args.deploy_properties) {
         (Some(a), _) => policy::import_windows_args(a, product)?,
         (None, Some(f)) => {
             let text = std::fs::read_to_string(f).map_err(|e| Error::io(f, "read", e))?;
             policy::import_deploy_properties(&text, product).map_err(|e| e.in_file(f))?
         }
-        (None, None) => return Err(Error::bad_input(Problem::new("give --windows-args or --deploy-properties"))),
+        (None, None) => {
+            return Err(Error::bad_input(Problem::new(
+                "give --windows-args or --deploy-properties",
+            )))
+        }
     };
-    let organization = args.organization.clone().unwrap_or_else(|| args.name.clone());
+    let organization = args
+        .organization
+        .clone()
+        .unwrap_or_else(|| args.name.clone());
     // Validate the result exactly as a build would, token included.
-    let full = policy::render_policy_yaml(&args.name, &args.product, &organization, &imported, policy::TokenOut::Inline);
+    let full = policy::render_policy_yaml(
+        &args.name,
+        &args.product,
+        &organization,
+        &imported,
+        policy::TokenOut::Inline,
+    );
     let env = |_: &str| None;
-    let opts = LoadOptions { products: &products, default_product: None, env: &env };
-    let shown = args.output.clone().unwrap_or_else(|| PathBuf::from(format!("{}.yaml", args.name)));
+    let opts = LoadOptions {
+        products: &products,
+        default_product: None,
+        env: &env,
+    };
+    let shown = args
+        .output
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(format!("{}.yaml", args.name)));
     let policy = policy::load_policy_text(&shown, &full, &opts)?;
 
     if let Some(out) = &args.output {
@@ -74,16 +105,31 @@ pub fn import(args: ImportArgs, profiles: Option<&Path>, json: bool) -> Result<i
         return Ok(0);
     }
     // On stdout the token is never printed: it goes to a file or an environment variable.
-    let default_var = format!("AGENTPACK_TOKEN_{}", args.name.to_ascii_uppercase().replace('-', "_"));
+    let default_var = format!(
+        "AGENTPACK_TOKEN_{}",
+        args.name.to_ascii_uppercase().replace('-', "_")
+    );
     let text = match &args.token_file {
         Some(tf) => {
             write_secret(tf, format!("{}\n", policy.token.expose()).as_bytes())?;
-            policy::render_policy_yaml(&args.name, &args.product, &organization, &imported, policy::TokenOut::File(&tf.to_string_lossy()))
+            policy::render_policy_yaml(
+                &args.name,
+                &args.product,
+                &organization,
+                &imported,
+                policy::TokenOut::File(&tf.to_string_lossy()),
+            )
         }
         None => {
             let var = args.token_env.as_deref().unwrap_or(&default_var);
             eprintln!("note: the token is not printed; set {var} to it (or use -o FILE / --token-file FILE)");
-            policy::render_policy_yaml(&args.name, &args.product, &organization, &imported, policy::TokenOut::Env(var))
+            policy::render_policy_yaml(
+                &args.name,
+                &args.product,
+                &organization,
+                &imported,
+                policy::TokenOut::Env(var),
+            )
         }
     };
     if json {

@@ -5,7 +5,9 @@ use std::path::Path;
 pub fn run(out: &Path, json: bool) -> Result<i32> {
     let v = crate::manifest::verify(out)?;
     if json {
-        print_json(&serde_json::json!({ "ok": v.ok(), "checked": v.checked, "changed": v.changed, "missing": v.missing, "extra": v.extra }));
+        print_json(
+            &serde_json::json!({ "ok": v.ok(), "checked": v.checked, "changed": v.changed, "missing": v.missing, "extra": v.extra }),
+        );
     } else {
         for p in &v.changed {
             out!("changed: {p}");
@@ -17,7 +19,11 @@ pub fn run(out: &Path, json: bool) -> Result<i32> {
             out!("extra:   {p}");
         }
         if v.ok() {
-            out!("ok: {} files match {}", v.checked, out.join(crate::manifest::MANIFEST).display());
+            out!(
+                "ok: {} files match {}",
+                v.checked,
+                out.join(crate::manifest::MANIFEST).display()
+            );
         } else {
             eprintln!(
                 "error: {} does not match its manifest ({} changed, {} missing, {} extra)",

@@ -2,6 +2,7 @@
 //! optional distribution package wrapping it with the vendor's components.
 
 use super::{ids, scripts, PkgInstaller};
+use crate::build::StreamFn;
 use crate::error::{Error, Problem, Result};
 use crate::formats::flatpkg::{ComponentPackage, DistributionPackage, PkgError};
 use crate::policy::Policy;
@@ -50,14 +51,15 @@ pub fn build(
     })
 }
 
-/// Our config component first, then the vendor's component(s), whose members are streamed
-/// from its file by the xar writer. The result is unsigned (see `PkgInstaller::notes`).
+/// Our config component first, then the vendor's component(s), whose members the xar writer
+/// streams from its file when the returned writer runs. The result is unsigned (see
+/// `PkgInstaller::notes`).
 pub fn wrap(
     policy: &Policy,
     product: &Product,
     config: &ConfigPkg,
     vendor: &PkgInstaller,
-) -> Result<Vec<u8>> {
+) -> StreamFn {
     let title = format!("{} ({})", product.display_name, policy.name);
     let product_id = format!("{}.wrapped", ids::policy_prefix(&product.id, &policy.name));
     let dist = DistributionPackage::new(title, product_id, &config.version)
@@ -66,8 +68,9 @@ pub fn wrap(
             config.component.clone(),
         )
         .include_package(&vendor.path);
-    let mut out = Vec::new();
-    dist.write_to(&mut out)
-        .map_err(|e| pkg_error(e, "wrapping the vendor package"))?;
-    Ok(out)
+    std::sync::Arc::new(move |out: &mut dyn std::io::Write| {
+        dist.write_to(out)
+            .map(|_| ())
+            .map_err(|e| pkg_error(e, "wrapping the vendor package"))
+    })
 }

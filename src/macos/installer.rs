@@ -20,13 +20,12 @@ pub struct PkgInstaller {
 impl PkgInstaller {
     pub fn read(path: &Path, progress: bool) -> Result<(PkgInstaller, Input)> {
         let (input, inspected) = rayon::join(
-            || Input::read(path, Role::MacosInstaller, progress),
+            || Input::read_with(path, Role::MacosInstaller, progress, true),
             || inspect(path).map_err(|e| bad_pkg(path, e)),
         );
         let (mut input, facts) = (input?, inspected?);
-        let sha3_512 = std::fs::File::open(&input.abs)
-            .and_then(|f| super::sha3_512_reader(std::io::BufReader::new(f)))
-            .map_err(|e| Error::io(path, "read", e))?;
+        // Hashed with SHA-256 and SHA3-512 in the same pass.
+        let sha3_512 = input.sha3_512.clone().unwrap_or_default();
         input.facts = facts_json(&facts);
         let file_name = path
             .file_name()

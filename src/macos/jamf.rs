@@ -85,6 +85,7 @@ pub fn api_script(policy: &Policy, product: &Product, s: &ScriptRecord) -> Resul
 }
 
 /// A package record for `POST /api/v1/packages`, then upload the file to `/{id}/upload`.
+#[derive(Clone)]
 pub struct PackageRecord {
     /// `config`, `vendor` or `wrapped`: names the JSON file.
     pub role: &'static str,

@@ -12,12 +12,11 @@ mod installer;
 mod jamf;
 mod profiles;
 mod scripts;
-mod sha3;
 
+pub use crate::build::sha3_512_hex;
 pub use deploy_properties::render_deploy_properties;
 pub use ids::{config_pkg_identifier, content_version, payload_uuid};
 pub use installer::PkgInstaller;
-pub use sha3::{sha3_512_hex, sha3_512_reader};
 
 use crate::build::{Artifact, Contents, Context, Platform};
 use crate::error::{Error, Problem, Result};
@@ -89,17 +88,41 @@ pub fn render(ctx: &Context) -> Result<Vec<Artifact>> {
                     .hint("pass --pkg with the vendor's .pkg"),
             ));
         };
-        let wrapped = config_pkg::wrap(policy, product, &config, pkg)?;
+        // Streamed to disk (the vendor's members are copied from its file, never held whole);
+        // its Jamf record needs the package's hash, so it is derived once the package is written.
+        let wrapped = config_pkg::wrap(policy, product, &config, pkg);
         let file_name = format!("{name}-{}.pkg", product.id);
-        records.push(jamf::PackageRecord {
+        let wrapped_path = format!("{dir}/{file_name}");
+        let record = jamf::PackageRecord {
             role: "wrapped",
             file_name: file_name.clone(),
             display_name: format!("{} with configuration ({name})", product.display_name),
             info: "The vendor package and deploy.properties in one unsigned package; holds the deployment token.".into(),
             priority: jamf::VENDOR_PRIORITY,
-            sha3_512: sha3_512_hex(&wrapped),
+            sha3_512: String::new(),
+        };
+        out.push(Artifact {
+            contents: Contents::Stream(wrapped),
+            ..artifact(wrapped_path.clone(), "wrapped-pkg", Vec::new(), name).secret(true)
         });
-        out.push(artifact(format!("{dir}/{file_name}"), "wrapped-pkg", wrapped, name).secret(true));
+        let render: crate::build::DeriveFn =
+            std::sync::Arc::new(move |w: &crate::build::Written| {
+                let mut r = record.clone();
+                r.sha3_512 = w.sha3_512.clone().unwrap_or_default();
+                jamf::api_package(&r)
+            });
+        out.push(Artifact {
+            contents: Contents::Derived {
+                from: wrapped_path.into(),
+                render,
+            },
+            ..artifact(
+                format!("{jamf_dir}/api/package-wrapped.json"),
+                "jamf-api-package",
+                Vec::new(),
+                name,
+            )
+        });
     }
     out.push(
         artifact(

@@ -74,9 +74,13 @@ fn source_value(source: Source, value: &str) -> std::result::Result<String, Stri
 /// Parse console-style Windows arguments, with or without a leading `msiexec /i file.msi`.
 pub fn import_windows_args(args: &str, product: &Product) -> Result<ImportedValues> {
     let windows = product.windows.as_ref().ok_or_else(|| {
-        bad(format!("{} has no Windows installer facts", product.display_name), "use --deploy-properties")
+        bad(
+            format!("{} has no Windows installer facts", product.display_name),
+            "use --deploy-properties",
+        )
     })?;
-    let tokens = tokenize(args).map_err(|m| bad(m, "paste the arguments exactly as the console shows them"))?;
+    let tokens = tokenize(args)
+        .map_err(|m| bad(m, "paste the arguments exactly as the console shows them"))?;
     let mut out = ImportedValues::default();
     let mut iter = tokens.iter().peekable();
     let mut packed_seen = false;
@@ -89,26 +93,48 @@ pub fn import_windows_args(args: &str, product: &Product) -> Result<ImportedValu
         if tok.starts_with('/') || tok.starts_with('-') {
             // Options with an argument: skip the package or log path too.
             let opt = lower.trim_start_matches(['/', '-']);
-            if matches!(opt, "i" | "package" | "x" | "uninstall" | "a" | "j" | "f") || opt.starts_with('l') {
+            if matches!(opt, "i" | "package" | "x" | "uninstall" | "a" | "j" | "f")
+                || opt.starts_with('l')
+            {
                 iter.next();
             }
             continue;
         }
         let Some((name, value)) = tok.split_once('=') else {
-            return Err(bad(format!("'{}' is neither NAME=VALUE nor an msiexec option", truncate(tok)), "paste the arguments exactly as the console shows them"));
+            return Err(bad(
+                format!(
+                    "'{}' is neither NAME=VALUE nor an msiexec option",
+                    truncate(tok)
+                ),
+                "paste the arguments exactly as the console shows them",
+            ));
         };
         let upper = name.to_ascii_uppercase();
         if upper == windows.packed_property {
             packed_seen = true;
             for pair in value.split('&').filter(|p| !p.is_empty()) {
                 let (k, v) = pair.split_once('=').ok_or_else(|| {
-                    bad(format!("'{}' inside {} is not KEY=VALUE", truncate(pair), windows.packed_property), "keys are joined with '&' as KEY=VALUE")
+                    bad(
+                        format!(
+                            "'{}' inside {} is not KEY=VALUE",
+                            truncate(pair),
+                            windows.packed_property
+                        ),
+                        "keys are joined with '&' as KEY=VALUE",
+                    )
                 })?;
                 let def = product
                     .properties
                     .iter()
-                    .find(|p| p.name.eq_ignore_ascii_case(k) && p.windows == WindowsPlacement::Packed)
-                    .ok_or_else(|| bad(format!("unknown key '{k}' inside {}", windows.packed_property), &known_hint(product)))?;
+                    .find(|p| {
+                        p.name.eq_ignore_ascii_case(k) && p.windows == WindowsPlacement::Packed
+                    })
+                    .ok_or_else(|| {
+                        bad(
+                            format!("unknown key '{k}' inside {}", windows.packed_property),
+                            &known_hint(product),
+                        )
+                    })?;
                 insert(&mut out, def.from, v)?;
             }
             continue;
@@ -128,20 +154,34 @@ pub fn import_windows_args(args: &str, product: &Product) -> Result<ImportedValu
         if upper == "TRANSFORMS" || upper == "REBOOT" {
             continue;
         }
-        return Err(bad(format!("unknown property '{name}'"), &known_hint(product)));
+        return Err(bad(
+            format!("unknown property '{name}'"),
+            &known_hint(product),
+        ));
     }
     if !packed_seen {
         return Err(bad(
             format!("no {} found in the arguments", windows.packed_property),
-            &format!("the console's arguments start with {}=\"DEPLOYMENT_URL=...\"", windows.packed_property),
+            &format!(
+                "the console's arguments start with {}=\"DEPLOYMENT_URL=...\"",
+                windows.packed_property
+            ),
         ));
     }
-    out.user_scope = !windows.user_scope_properties.is_empty() && user_props == windows.user_scope_properties;
+    out.user_scope =
+        !windows.user_scope_properties.is_empty() && user_props == windows.user_scope_properties;
     Ok(out)
 }
 
 fn insert(out: &mut ImportedValues, source: Source, value: &str) -> Result<()> {
-    let v = source_value(source, value).map_err(|m| bad(format!("{}: {m}", source.policy_key()), "use true or false"))?;
+    if let Err(v) = super::validate::check_no_control(value) {
+        return Err(bad(
+            format!("{}: {}", source.policy_key(), v.message),
+            &v.hint,
+        ));
+    }
+    let v = source_value(source, value)
+        .map_err(|m| bad(format!("{}: {m}", source.policy_key()), "use true or false"))?;
     out.values.insert(source.policy_key(), v);
     Ok(())
 }
@@ -169,17 +209,36 @@ pub fn import_deploy_properties(text: &str, product: &Product) -> Result<Importe
             continue;
         }
         let sep = t.find(['=', ':']).ok_or_else(|| {
-            Error::bad_input(Problem::new("is not KEY=VALUE").line(Some(n + 1)).hint("each line is KEY=VALUE"))
+            Error::bad_input(
+                Problem::new("is not KEY=VALUE")
+                    .line(Some(n + 1))
+                    .hint("each line is KEY=VALUE"),
+            )
         })?;
         let key = t[..sep].trim();
         let value = unescape_properties(t[sep + 1..].trim_start());
+        if let Err(v) = super::validate::check_no_control(&value) {
+            return Err(Error::bad_input(
+                Problem::new(v.message)
+                    .line(Some(n + 1))
+                    .field(key.to_string())
+                    .hint(v.hint),
+            ));
+        }
         let def = product
             .properties
             .iter()
             .find(|p| p.macos && p.name == key)
-            .ok_or_else(|| Error::bad_input(Problem::new(format!("unknown key '{key}'")).line(Some(n + 1)).hint(known_hint(product))))?;
-        let v = source_value(def.from, &value)
-            .map_err(|m| Error::bad_input(Problem::new(m).line(Some(n + 1)).field(key.to_string())))?;
+            .ok_or_else(|| {
+                Error::bad_input(
+                    Problem::new(format!("unknown key '{key}'"))
+                        .line(Some(n + 1))
+                        .hint(known_hint(product)),
+                )
+            })?;
+        let v = source_value(def.from, &value).map_err(|m| {
+            Error::bad_input(Problem::new(m).line(Some(n + 1)).field(key.to_string()))
+        })?;
         out.values.insert(def.from.policy_key(), v);
     }
     Ok(out)
@@ -231,7 +290,12 @@ pub fn render_policy_yaml(
 ) -> String {
     let q = |s: &str| serde_json::to_string(s).unwrap_or_default();
     let mut y = String::from("# Imported by agentpack from the vendor console's arguments.\n");
-    y += &format!("name: {}\nproduct: {}\norganization: {}\n", q(name), q(product), q(organization));
+    y += &format!(
+        "name: {}\nproduct: {}\norganization: {}\n",
+        q(name),
+        q(product),
+        q(organization)
+    );
     let get = |k: &str| imported.values.get(k).map(String::as_str);
     if let Some(u) = get("deployment_url") {
         y += &format!("deployment_url: {}\n", q(u));
@@ -265,7 +329,10 @@ mod tests {
 
     #[test]
     fn tokenizer_follows_msiexec_quoting() {
-        assert_eq!(tokenize(r#"A="x ""y"" z" B=1"#).unwrap(), vec![r#"A=x "y" z"#, "B=1"]);
+        assert_eq!(
+            tokenize(r#"A="x ""y"" z" B=1"#).unwrap(),
+            vec![r#"A=x "y" z"#, "B=1"]
+        );
         assert_eq!(tokenize(r#"A="""#).unwrap(), vec!["A="]);
         assert!(tokenize(r#"A="x"#).is_err());
     }
@@ -274,7 +341,10 @@ mod tests {
     fn console_arguments_import() {
         let products = Products::load(None).unwrap();
         let cp = products.get("crashplan").unwrap();
-        for args in [ARGS, ARGS.trim_start_matches("msiexec /i CrashPlan_11.7.0_911_Win64.msi ")] {
+        for args in [
+            ARGS,
+            ARGS.trim_start_matches("msiexec /i CrashPlan_11.7.0_911_Win64.msi "),
+        ] {
             let v = import_windows_args(args, cp).unwrap();
             assert_eq!(v.values["deployment_url"], "https://host:4285");
             assert_eq!(v.values["registration"], "silent");
@@ -289,7 +359,8 @@ mod tests {
     fn deploy_properties_import() {
         let products = Products::load(None).unwrap();
         let cp = products.get("crashplan").unwrap();
-        let v = import_deploy_properties("# x\nDEPLOYMENT_URL=https\\://h\nCP_SILENT=false\n", cp).unwrap();
+        let v = import_deploy_properties("# x\nDEPLOYMENT_URL=https\\://h\nCP_SILENT=false\n", cp)
+            .unwrap();
         assert_eq!(v.values["deployment_url"], "https://h");
         assert_eq!(v.values["registration"], "manual");
     }

@@ -23,9 +23,12 @@ pub fn load_policy(path: &Path, opts: &LoadOptions) -> Result<Policy> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, "read the policy", e))?;
     let text = String::from_utf8(bytes).map_err(|e| {
         Error::bad_input(
-            Problem::new(format!("is not UTF-8 text (invalid byte at offset {})", e.utf8_error().valid_up_to()))
-                .file(path)
-                .hint("save the policy as UTF-8"),
+            Problem::new(format!(
+                "is not UTF-8 text (invalid byte at offset {})",
+                e.utf8_error().valid_up_to()
+            ))
+            .file(path)
+            .hint("save the policy as UTF-8"),
         )
     })?;
     load_policy_text(path, &text, opts)
@@ -33,9 +36,39 @@ pub fn load_policy(path: &Path, opts: &LoadOptions) -> Result<Policy> {
 
 /// Validate policy text; `path` names it in messages and decides YAML vs JSON by extension.
 pub fn load_policy_text(path: &Path, text: &str, opts: &LoadOptions) -> Result<Policy> {
-    let json = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json"));
+    let json = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"));
     let entries = raw::parse(text, json).map_err(|p| Error::bad_input(p.file(path)))?;
     Checker::new(path, entries, opts).run()
+}
+
+/// Largest token file read: a UUID and some white space. Anything bigger is not a token file.
+const MAX_TOKEN_FILE: u64 = 4096;
+
+/// Read a `token_file`: only a regular file (never a FIFO, device or `/dev/zero`, which would
+/// block or never end), at most [`MAX_TOKEN_FILE`] bytes. The message never holds the contents.
+fn read_token_file(file: &Path) -> std::result::Result<String, String> {
+    use std::io::Read;
+    // `metadata` does not open the file: opening a FIFO would block until a writer appears.
+    let meta =
+        std::fs::metadata(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    if !meta.is_file() {
+        return Err(format!("{} is not a regular file", file.display()));
+    }
+    let f =
+        std::fs::File::open(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    let mut bytes = Vec::new();
+    f.take(MAX_TOKEN_FILE + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    if bytes.len() as u64 > MAX_TOKEN_FILE {
+        return Err(format!(
+            "{} is larger than {MAX_TOKEN_FILE} bytes: a token file holds only the token",
+            file.display()
+        ));
+    }
+    String::from_utf8(bytes).map_err(|_| format!("{} is not UTF-8 text", file.display()))
 }
 
 struct Checker<'a> {
@@ -54,14 +87,22 @@ impl<'a> Checker<'a> {
                 entries.insert(e.key.clone(), e);
                 continue;
             }
-            let mut p = Problem::new(format!("unknown key '{}'", e.key)).file(path).line(e.line).field(e.key.clone());
+            let mut p = Problem::new(format!("unknown key '{}'", e.key))
+                .file(path)
+                .line(e.line)
+                .field(e.key.clone());
             p = match super::did_you_mean(&e.key, POLICY_KEYS) {
                 Some(k) => p.hint(format!("did you mean '{k}'?")),
                 None => p.hint(format!("known keys: {}", POLICY_KEYS.join(", "))),
             };
             problems.push(p);
         }
-        Checker { path, entries, opts, problems }
+        Checker {
+            path,
+            entries,
+            opts,
+            problems,
+        }
     }
 
     fn problem(&mut self, key: &str, violation: Violation) {
@@ -76,8 +117,12 @@ impl<'a> Checker<'a> {
     }
 
     fn missing(&mut self, key: &str, hint: &str) {
-        self.problems
-            .push(Problem::new("is required but missing").file(self.path).field(key).hint(hint));
+        self.problems.push(
+            Problem::new("is required but missing")
+                .file(self.path)
+                .field(key)
+                .hint(hint),
+        );
     }
 
     /// A string value, or None (with a problem recorded when present but of the wrong type).
@@ -90,18 +135,36 @@ impl<'a> Checker<'a> {
                     return None;
                 }
                 if s.trim().is_empty() {
-                    self.problem(key, Violation { message: "is empty".into(), hint: "give a value or remove the key".into() });
+                    self.problem(
+                        key,
+                        Violation {
+                            message: "is empty".into(),
+                            hint: "give a value or remove the key".into(),
+                        },
+                    );
                     return None;
                 }
                 if s.len() > 2048 {
-                    self.problem(key, Violation { message: format!("is {} bytes long; at most 2048", s.len()), hint: "shorten it".into() });
+                    self.problem(
+                        key,
+                        Violation {
+                            message: format!("is {} bytes long; at most 2048", s.len()),
+                            hint: "shorten it".into(),
+                        },
+                    );
                     return None;
                 }
                 Some(s)
             }
             other => {
                 let t = other.type_name();
-                self.problem(key, Violation { message: format!("must be text, not {t}"), hint: "quote the value".into() });
+                self.problem(
+                    key,
+                    Violation {
+                        message: format!("must be text, not {t}"),
+                        hint: "quote the value".into(),
+                    },
+                );
                 None
             }
         }
@@ -113,7 +176,13 @@ impl<'a> Checker<'a> {
             RawValue::Bool(b) => Some(b),
             other => {
                 let t = other.type_name();
-                self.problem(key, Violation { message: format!("must be true or false, not {t}"), hint: "write true or false without quotes".into() });
+                self.problem(
+                    key,
+                    Violation {
+                        message: format!("must be true or false, not {t}"),
+                        hint: "write true or false without quotes".into(),
+                    },
+                );
                 None
             }
         }
@@ -127,12 +196,19 @@ impl<'a> Checker<'a> {
         let names: Vec<&str> = choices.iter().map(|(n, _)| *n).collect();
         self.problem(
             key,
-            Violation { message: format!("'{s}' is not one of {}", names.join(", ")), hint: format!("use {}", names.join(" or ")) },
+            Violation {
+                message: format!("'{s}' is not one of {}", names.join(", ")),
+                hint: format!("use {}", names.join(" or ")),
+            },
         );
         None
     }
 
-    fn checked(&mut self, key: &str, rule: fn(&str) -> std::result::Result<(), Violation>) -> Option<String> {
+    fn checked(
+        &mut self,
+        key: &str,
+        rule: fn(&str) -> std::result::Result<(), Violation>,
+    ) -> Option<String> {
         let s = self.string(key)?;
         match rule(&s) {
             Ok(()) => Some(s),
@@ -150,10 +226,16 @@ impl<'a> Checker<'a> {
             .collect();
         if given.len() > 1 {
             let key = given[1];
-            self.problem(key, Violation {
-                message: format!("only one of token, token_env and token_file may be given (found {})", given.join(", ")),
-                hint: "keep the one you want".into(),
-            });
+            self.problem(
+                key,
+                Violation {
+                    message: format!(
+                        "only one of token, token_env and token_file may be given (found {})",
+                        given.join(", ")
+                    ),
+                    hint: "keep the one you want".into(),
+                },
+            );
             return None;
         }
         let (key, value) = match given.first().copied() {
@@ -168,7 +250,13 @@ impl<'a> Checker<'a> {
                     Some(RawValue::Str(s)) => ("token", s),
                     Some(other) => {
                         let t = other.type_name();
-                        self.problem("token", Violation { message: format!("must be text, not {t}"), hint: "quote the token".into() });
+                        self.problem(
+                            "token",
+                            Violation {
+                                message: format!("must be text, not {t}"),
+                                hint: "quote the token".into(),
+                            },
+                        );
                         return None;
                     }
                     None => return None,
@@ -179,10 +267,15 @@ impl<'a> Checker<'a> {
                 match (self.opts.env)(&var) {
                     Some(v) if !v.trim().is_empty() => ("token_env", v.trim().to_string()),
                     _ => {
-                        self.problem("token_env", Violation {
-                            message: format!("the environment variable {var} is not set or empty"),
-                            hint: format!("export {var}=<token> before running agentpack"),
-                        });
+                        self.problem(
+                            "token_env",
+                            Violation {
+                                message: format!(
+                                    "the environment variable {var} is not set or empty"
+                                ),
+                                hint: format!("export {var}=<token> before running agentpack"),
+                            },
+                        );
                         return None;
                     }
                 }
@@ -191,12 +284,12 @@ impl<'a> Checker<'a> {
                 let rel = self.string("token_file")?;
                 let base = self.path.parent().unwrap_or(Path::new("."));
                 let file = base.join(&rel);
-                match std::fs::read_to_string(&file) {
+                match read_token_file(&file) {
                     Ok(t) => ("token_file", t.trim().to_string()),
-                    Err(e) => {
+                    Err(message) => {
                         self.problem("token_file", Violation {
-                            message: format!("cannot read {}: {e}", file.display()),
-                            hint: "the path is relative to the policy file".into(),
+                            message,
+                            hint: "give the path (relative to the policy file) of a small text file holding only the token".into(),
                         });
                         return None;
                     }
@@ -217,14 +310,20 @@ impl<'a> Checker<'a> {
     fn run(mut self) -> Result<Policy> {
         let name = self.checked("name", validate::check_name);
         if !self.entries.contains_key("name") {
-            self.missing("name", "add `name: <org>-<env>`, e.g. `name: acme-prod`; it names the outputs");
+            self.missing(
+                "name",
+                "add `name: <org>-<env>`, e.g. `name: acme-prod`; it names the outputs",
+            );
         }
         let product = match self.string("product") {
             Some(p) => Some(p),
             None if !self.entries.contains_key("product") => match self.opts.default_product {
                 Some(p) => Some(p.to_string()),
                 None => {
-                    self.missing("product", "add `product: crashplan` (see `agentpack products`) or pass --product");
+                    self.missing(
+                        "product",
+                        "add `product: crashplan` (see `agentpack products`) or pass --product",
+                    );
                     None
                 }
             },
@@ -235,7 +334,8 @@ impl<'a> Checker<'a> {
                 Ok(p) => Some(p),
                 Err(problem) => {
                     let line = self.entries.get("product").and_then(|e| e.line);
-                    self.problems.push(problem.file(self.path).line(line).field("product"));
+                    self.problems
+                        .push(problem.file(self.path).line(line).field("product"));
                     None
                 }
             },
@@ -243,20 +343,35 @@ impl<'a> Checker<'a> {
         };
         let organization = self.string("organization");
         if !self.entries.contains_key("organization") {
-            self.missing("organization", "add `organization: <display name>`, e.g. `organization: Acme Corp`");
+            self.missing(
+                "organization",
+                "add `organization: <display name>`, e.g. `organization: Acme Corp`",
+            );
         }
         let deployment_url = self.checked("deployment_url", validate::check_deployment_url);
         if !self.entries.contains_key("deployment_url") {
             self.missing("deployment_url", "add the server URL from the deployment policy, e.g. https://console.us2.crashplan.com");
         }
         let token = self.token();
-        let ssl_whitelist = self.checked("ssl_whitelist", validate::check_fingerprint).map(|s| s.to_ascii_lowercase());
+        let ssl_whitelist = self
+            .checked("ssl_whitelist", validate::check_fingerprint)
+            .map(|s| s.to_ascii_lowercase());
         let proxy_url = self.checked("proxy_url", validate::check_proxy_url);
-        let registration = self.choice("registration", &[("silent", Registration::Silent), ("manual", Registration::Manual)]);
+        let registration = self.choice(
+            "registration",
+            &[
+                ("silent", Registration::Silent),
+                ("manual", Registration::Manual),
+            ],
+        );
         if !self.entries.contains_key("registration") {
             self.missing("registration", "add `registration: silent` (SSO username detection) or `registration: manual` (the user signs in)");
         }
-        let cloaked = if self.entries.contains_key("cloaked") { self.boolean("cloaked") } else { Some(false) };
+        let cloaked = if self.entries.contains_key("cloaked") {
+            self.boolean("cloaked")
+        } else {
+            Some(false)
+        };
         let scope = if self.entries.contains_key("scope") {
             self.choice("scope", &[("device", Scope::Device), ("user", Scope::User)])
         } else {
@@ -266,8 +381,16 @@ impl<'a> Checker<'a> {
         if let Some(def) = product_def {
             // Values packed into one installer argument cannot hold the separators.
             let packable = [
-                (Source::DeploymentUrl, "deployment_url", deployment_url.as_deref()),
-                (Source::SslWhitelist, "ssl_whitelist", ssl_whitelist.as_deref()),
+                (
+                    Source::DeploymentUrl,
+                    "deployment_url",
+                    deployment_url.as_deref(),
+                ),
+                (
+                    Source::SslWhitelist,
+                    "ssl_whitelist",
+                    ssl_whitelist.as_deref(),
+                ),
                 (Source::ProxyUrl, "proxy_url", proxy_url.as_deref()),
             ];
             for (source, key, value) in packable {
@@ -279,41 +402,76 @@ impl<'a> Checker<'a> {
             }
             if let Some(s) = scope {
                 if !def.scopes.iter().any(|x| x == s.as_str()) {
-                    self.problem("scope", Violation {
-                        message: format!("{} does not support scope '{}'", def.display_name, s.as_str()),
-                        hint: format!("use {}", def.scopes.join(" or ")),
-                    });
+                    self.problem(
+                        "scope",
+                        Violation {
+                            message: format!(
+                                "{} does not support scope '{}'",
+                                def.display_name,
+                                s.as_str()
+                            ),
+                            hint: format!("use {}", def.scopes.join(" or ")),
+                        },
+                    );
                 }
             }
-            for (source, key, value) in [(Source::SslWhitelist, "ssl_whitelist", &ssl_whitelist), (Source::ProxyUrl, "proxy_url", &proxy_url)] {
+            for (source, key, value) in [
+                (Source::SslWhitelist, "ssl_whitelist", &ssl_whitelist),
+                (Source::ProxyUrl, "proxy_url", &proxy_url),
+            ] {
                 if value.is_some() && def.property_for(source).is_none() {
-                    self.problem(key, Violation {
-                        message: format!("{} has no deployment property for it", def.display_name),
-                        hint: "remove the key".into(),
-                    });
+                    self.problem(
+                        key,
+                        Violation {
+                            message: format!(
+                                "{} has no deployment property for it",
+                                def.display_name
+                            ),
+                            hint: "remove the key".into(),
+                        },
+                    );
                 }
             }
         }
 
         self.problems.finish()?;
         // Every field is Some here: a None always recorded a problem above.
-        match (name, product, organization, deployment_url, token, registration, cloaked, scope) {
-            (Some(name), Some(product), Some(organization), Some(deployment_url), Some(token), Some(registration), Some(cloaked), Some(scope)) => {
-                Ok(Policy {
-                    name,
-                    product,
-                    organization,
-                    deployment_url,
-                    token,
-                    ssl_whitelist,
-                    proxy_url,
-                    registration,
-                    cloaked,
-                    scope,
-                    source: self.path.to_path_buf(),
-                })
-            }
-            _ => Err(Error::internal(format!("{}: validation passed with a field unset", self.path.display()))),
+        match (
+            name,
+            product,
+            organization,
+            deployment_url,
+            token,
+            registration,
+            cloaked,
+            scope,
+        ) {
+            (
+                Some(name),
+                Some(product),
+                Some(organization),
+                Some(deployment_url),
+                Some(token),
+                Some(registration),
+                Some(cloaked),
+                Some(scope),
+            ) => Ok(Policy {
+                name,
+                product,
+                organization,
+                deployment_url,
+                token,
+                ssl_whitelist,
+                proxy_url,
+                registration,
+                cloaked,
+                scope,
+                source: self.path.to_path_buf(),
+            }),
+            _ => Err(Error::internal(format!(
+                "{}: validation passed with a field unset",
+                self.path.display()
+            ))),
         }
     }
 }
@@ -326,8 +484,13 @@ mod tests {
 
     fn load(text: &str, file: &str) -> Result<Policy> {
         let products = Products::load(None).unwrap();
-        let env = |k: &str| (k == "TOK").then(|| "0fb12341-246b-448d-b07f-c6573ad5ad02".to_string());
-        let opts = LoadOptions { products: &products, default_product: None, env: &env };
+        let env =
+            |k: &str| (k == "TOK").then(|| "0fb12341-246b-448d-b07f-c6573ad5ad02".to_string());
+        let opts = LoadOptions {
+            products: &products,
+            default_product: None,
+            env: &env,
+        };
         load_policy_text(Path::new(file), text, &opts)
     }
 
@@ -342,18 +505,38 @@ mod tests {
 
     #[test]
     fn token_env_is_read() {
-        let text = GOOD.replace("token: 0fb12341-246b-448d-b07f-c6573ad5ad02", "token_env: TOK");
+        let text = GOOD.replace(
+            "token: 0fb12341-246b-448d-b07f-c6573ad5ad02",
+            "token_env: TOK",
+        );
         assert!(load(&text, "p.yaml").is_ok());
-        let missing = GOOD.replace("token: 0fb12341-246b-448d-b07f-c6573ad5ad02", "token_env: NOPE");
-        assert!(load(&missing, "p.yaml").unwrap_err().to_string().contains("NOPE is not set"));
+        let missing = GOOD.replace(
+            "token: 0fb12341-246b-448d-b07f-c6573ad5ad02",
+            "token_env: NOPE",
+        );
+        assert!(load(&missing, "p.yaml")
+            .unwrap_err()
+            .to_string()
+            .contains("NOPE is not set"));
     }
 
     #[test]
     fn every_problem_is_reported_with_line_and_hint() {
         let text = "name: Acme Prod\nproduct: crashplan\norganization: Acme\ndeployment_url: http://x\ntoken: nope\nregistraton: silent\nssl_whitelist: xyz\n";
         let err = load(text, "p.yaml").unwrap_err();
-        let fields: Vec<_> = err.problems.iter().map(|p| p.field.clone().unwrap()).collect();
-        for f in ["name", "deployment_url", "token", "registraton", "ssl_whitelist", "registration"] {
+        let fields: Vec<_> = err
+            .problems
+            .iter()
+            .map(|p| p.field.clone().unwrap())
+            .collect();
+        for f in [
+            "name",
+            "deployment_url",
+            "token",
+            "registraton",
+            "ssl_whitelist",
+            "registration",
+        ] {
             assert!(fields.contains(&f.to_string()), "{f} missing in {err}");
         }
         let msg = err.to_string();

@@ -10,7 +10,9 @@ mod model;
 mod raw;
 mod validate;
 
-pub use import::{import_deploy_properties, import_windows_args, render_policy_yaml, ImportedValues, TokenOut};
+pub use import::{
+    import_deploy_properties, import_windows_args, render_policy_yaml, ImportedValues, TokenOut,
+};
 pub use load::{load_policy, load_policy_text, LoadOptions};
 pub use model::{Policy, Registration, Scope, POLICY_KEYS};
 pub use validate::{check_name, check_packable};
@@ -30,7 +32,10 @@ mod tests {
     #[test]
     fn did_you_mean_finds_typos_only() {
         let keys = super::POLICY_KEYS;
-        assert_eq!(super::did_you_mean("deployment_ur", keys), Some("deployment_url"));
+        assert_eq!(
+            super::did_you_mean("deployment_ur", keys),
+            Some("deployment_url")
+        );
         assert_eq!(super::did_you_mean("tokn", keys), Some("token"));
         assert_eq!(super::did_you_mean("zzzzzz", keys), None);
     }

@@ -39,15 +39,24 @@ pub const MAX_FILE_BYTES: usize = 1 << 20;
 /// Parse YAML (or JSON when `json` is true) into top-level entries.
 pub fn parse(text: &str, json: bool) -> Result<Vec<Entry>, Problem> {
     if text.len() > MAX_FILE_BYTES {
-        return Err(Problem::new(format!("the file is {} bytes; a policy is at most 1 MiB", text.len()))
-            .hint("pass a policy file, not another kind of file"));
+        return Err(Problem::new(format!(
+            "the file is {} bytes; a policy is at most 1 MiB",
+            text.len()
+        ))
+        .hint("pass a policy file, not another kind of file"));
     }
-    let entries = if json { parse_json(text)? } else { parse_yaml(text)? };
+    let entries = if json {
+        parse_json(text)?
+    } else {
+        parse_yaml(text)?
+    };
     // Duplicate keys: YAML's parser rejects them; JSON's keeps the last, so check here.
     let mut seen = std::collections::BTreeMap::new();
     for e in &entries {
         if let Some(first) = seen.insert(e.key.clone(), e.line) {
-            let at = first.map(|l| format!(" (first at line {l})")).unwrap_or_default();
+            let at = first
+                .map(|l| format!(" (first at line {l})"))
+                .unwrap_or_default();
             return Err(Problem::new(format!("key '{}' appears twice{at}", e.key))
                 .field(e.key.clone())
                 .line(e.line)
@@ -59,16 +68,22 @@ pub fn parse(text: &str, json: bool) -> Result<Vec<Entry>, Problem> {
 
 fn parse_yaml(text: &str) -> Result<Vec<Entry>, Problem> {
     let value: serde_norway::Value = serde_norway::from_str(text).map_err(|e| {
-        Problem::new(format!("not valid YAML: {}", strip_location(&e.to_string())))
-            .line(e.location().map(|l| l.line()))
-            .hint("fix the syntax; a policy is a mapping of `key: value` lines")
+        Problem::new(format!(
+            "not valid YAML: {}",
+            strip_location(&e.to_string())
+        ))
+        .line(e.location().map(|l| l.line()))
+        .hint("fix the syntax; a policy is a mapping of `key: value` lines")
     })?;
     let map = match value {
         serde_norway::Value::Mapping(m) => m,
         serde_norway::Value::Null => return Ok(Vec::new()),
         other => {
-            return Err(Problem::new(format!("the document is {}, not a mapping", yaml_type(&other)))
-                .hint("write `key: value` lines, e.g. `name: acme-prod`"))
+            return Err(Problem::new(format!(
+                "the document is {}, not a mapping",
+                yaml_type(&other)
+            ))
+            .hint("write `key: value` lines, e.g. `name: acme-prod`"))
         }
     };
     let mut out = Vec::new();
@@ -76,7 +91,10 @@ fn parse_yaml(text: &str) -> Result<Vec<Entry>, Problem> {
         let key = match k {
             serde_norway::Value::String(s) => s,
             other => {
-                return Err(Problem::new(format!("a key is {}, not text", yaml_type(&other))).hint("keys are names like `token`"))
+                return Err(
+                    Problem::new(format!("a key is {}, not text", yaml_type(&other)))
+                        .hint("keys are names like `token`"),
+                )
             }
         };
         let value = match v {
@@ -123,7 +141,10 @@ impl<'de> serde::Deserialize<'de> for JsonEntries {
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
                 f.write_str("a JSON object")
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<JsonEntries, A::Error> {
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut m: A,
+            ) -> Result<JsonEntries, A::Error> {
                 let mut v = Vec::new();
                 while let Some(entry) = m.next_entry::<String, serde_json::Value>()? {
                     v.push(entry);
@@ -137,9 +158,12 @@ impl<'de> serde::Deserialize<'de> for JsonEntries {
 
 fn parse_json(text: &str) -> Result<Vec<Entry>, Problem> {
     let entries: JsonEntries = serde_json::from_str(text).map_err(|e| {
-        Problem::new(format!("not valid JSON: {}", strip_location(&e.to_string())))
-            .line(Some(e.line()).filter(|l| *l > 0))
-            .hint("fix the syntax; a policy is one JSON object")
+        Problem::new(format!(
+            "not valid JSON: {}",
+            strip_location(&e.to_string())
+        ))
+        .line(Some(e.line()).filter(|l| *l > 0))
+        .hint("fix the syntax; a policy is one JSON object")
     })?;
     Ok(entries
         .0
@@ -161,17 +185,18 @@ fn parse_json(text: &str) -> Result<Vec<Entry>, Problem> {
 
 /// The 1-based line where a top-level key is written, found textually (best effort).
 fn find_line(text: &str, key: &str, json: bool) -> Option<usize> {
-    text.lines().position(|l| {
-        if json {
-            l.trim_start().starts_with(&format!("\"{key}\""))
-        } else {
-            let t = l.trim_end();
-            (t.starts_with(key) && t[key.len()..].trim_start().starts_with(':'))
-                || t.starts_with(&format!("\"{key}\""))
-                || t.starts_with(&format!("'{key}'"))
-        }
-    })
-    .map(|i| i + 1)
+    text.lines()
+        .position(|l| {
+            if json {
+                l.trim_start().starts_with(&format!("\"{key}\""))
+            } else {
+                let t = l.trim_end();
+                (t.starts_with(key) && t[key.len()..].trim_start().starts_with(':'))
+                    || t.starts_with(&format!("\"{key}\""))
+                    || t.starts_with(&format!("'{key}'"))
+            }
+        })
+        .map(|i| i + 1)
 }
 
 #[cfg(test)]
@@ -189,14 +214,21 @@ mod tests {
     #[test]
     fn duplicate_keys_are_reported_in_both_syntaxes() {
         let y = parse("name: a\nname: b\n", false).unwrap_err();
-        assert!(y.message.contains("name") || y.message.contains("duplicate"), "{}", y.message);
+        assert!(
+            y.message.contains("name") || y.message.contains("duplicate"),
+            "{}",
+            y.message
+        );
         let j = parse("{\"name\": \"a\",\n\"name\": \"b\"}", true).unwrap_err();
         assert!(j.message.contains("appears twice"), "{}", j.message);
     }
 
     #[test]
     fn non_mapping_documents_are_rejected() {
-        assert!(parse("- a\n- b\n", false).unwrap_err().message.contains("a list"));
+        assert!(parse("- a\n- b\n", false)
+            .unwrap_err()
+            .message
+            .contains("a list"));
         assert!(parse("[1]", true).is_err());
     }
 }

@@ -16,7 +16,10 @@ fn v(message: impl Into<String>, hint: impl Into<String>) -> Violation {
 /// `[a-z0-9][a-z0-9_-]*`, at most 64 characters: it becomes part of file names.
 pub fn check_name(name: &str) -> Result<(), Violation> {
     let ok = name.len() <= 64
-        && name.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
         && name
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
@@ -87,7 +90,10 @@ fn check_host_port(host: &str, port: Option<&str>) -> Result<(), Violation> {
     }
     if let Some(p) = port {
         if !p.parse::<u16>().is_ok_and(|n| n > 0) {
-            return Err(v(format!("has an invalid port '{p}'"), "the port is a number from 1 to 65535 (4285 on premises)"));
+            return Err(v(
+                format!("has an invalid port '{p}'"),
+                "the port is a number from 1 to 65535 (4285 on premises)",
+            ));
         }
     }
     Ok(())
@@ -96,7 +102,10 @@ fn check_host_port(host: &str, port: Option<&str>) -> Result<(), Violation> {
 /// The server URL: https with a host, port optional.
 pub fn check_deployment_url(url: &str) -> Result<(), Violation> {
     let Some((scheme, host, port)) = split_url(url) else {
-        return Err(v("is not a URL", "write it as https://console.example.com (on premises: https://host:4285)"));
+        return Err(v(
+            "is not a URL",
+            "write it as https://console.example.com (on premises: https://host:4285)",
+        ));
     };
     if !scheme.eq_ignore_ascii_case("https") {
         return Err(v(
@@ -113,10 +122,16 @@ pub fn check_deployment_url(url: &str) -> Result<(), Violation> {
 /// A proxy auto-config URL: http or https with a host.
 pub fn check_proxy_url(url: &str) -> Result<(), Violation> {
     let Some((scheme, host, port)) = split_url(url) else {
-        return Err(v("is not a URL", "write it as http://proxy.example.com:8080/proxy.pac"));
+        return Err(v(
+            "is not a URL",
+            "write it as http://proxy.example.com:8080/proxy.pac",
+        ));
     };
     if !scheme.eq_ignore_ascii_case("https") && !scheme.eq_ignore_ascii_case("http") {
-        return Err(v(format!("uses '{scheme}', not http or https"), "give the URL of the PAC file"));
+        return Err(v(
+            format!("uses '{scheme}', not http or https"),
+            "give the URL of the PAC file",
+        ));
     }
     if url.contains(char::is_whitespace) {
         return Err(v("contains white space", "remove the spaces"));
@@ -137,7 +152,10 @@ pub fn check_token(token: &str) -> Result<(), Violation> {
         Ok(())
     } else {
         Err(v(
-            format!("is not a UUID ({} characters; expected 8-4-4-4-12 hex digits)", token.chars().count()),
+            format!(
+                "is not a UUID ({} characters; expected 8-4-4-4-12 hex digits)",
+                token.chars().count()
+            ),
             "copy the token from the deployment policy in the vendor console",
         ))
     }
@@ -150,7 +168,10 @@ pub fn check_fingerprint(fp: &str) -> Result<(), Violation> {
         Ok(())
     } else {
         Err(v(
-            format!("is not a certificate fingerprint ({} characters)", fp.chars().count()),
+            format!(
+                "is not a certificate fingerprint ({} characters)",
+                fp.chars().count()
+            ),
             "give 40 hex digits (SHA-1) or 64 (SHA-256), without colons",
         ))
     }

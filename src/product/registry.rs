@@ -7,10 +7,19 @@ use std::path::Path;
 
 /// The embedded profiles, as (file name, text).
 const EMBEDDED: &[(&str, &str)] = &[
-    ("code42-legacy.yaml", include_str!("../../profiles/code42-legacy.yaml")),
+    (
+        "code42-legacy.yaml",
+        include_str!("../../profiles/code42-legacy.yaml"),
+    ),
     ("code42.yaml", include_str!("../../profiles/code42.yaml")),
-    ("crashplan.yaml", include_str!("../../profiles/crashplan.yaml")),
-    ("incydr-agent.yaml", include_str!("../../profiles/incydr-agent.yaml")),
+    (
+        "crashplan.yaml",
+        include_str!("../../profiles/crashplan.yaml"),
+    ),
+    (
+        "incydr-agent.yaml",
+        include_str!("../../profiles/incydr-agent.yaml"),
+    ),
 ];
 
 /// All known products by id.
@@ -29,7 +38,8 @@ impl Products {
             by_id.insert(p.id.clone(), p);
         }
         if let Some(dir) = dir {
-            let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, "read the profiles folder", e))?;
+            let entries = std::fs::read_dir(dir)
+                .map_err(|e| Error::io(dir, "read the profiles folder", e))?;
             let mut paths: Vec<_> = entries
                 .filter_map(|e| e.ok().map(|e| e.path()))
                 .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")))
@@ -98,15 +108,24 @@ fn parse(path: &Path, text: &str) -> Result<Product> {
 fn check(p: &Product) -> Result<()> {
     let mut problems = Problems::default();
     let id_ok = !p.id.is_empty()
-        && p.id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        && p.id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
     if !id_ok {
         problems.push(Problem::new("must be lowercase letters, digits and '-'").field("id"));
     }
     let mut seen = std::collections::BTreeSet::new();
     for (i, prop) in p.properties.iter().enumerate() {
         let field = format!("properties[{i}].name");
-        let valid = prop.name.chars().next().is_some_and(|c| c.is_ascii_uppercase() || c == '_')
-            && prop.name.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
+        let valid = prop
+            .name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_uppercase() || c == '_')
+            && prop
+                .name
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
         if !valid {
             problems.push(
                 Problem::new(format!("'{}' is not a public MSI property name", prop.name))
@@ -115,15 +134,29 @@ fn check(p: &Product) -> Result<()> {
             );
         }
         if !seen.insert(prop.from) {
-            problems.push(Problem::new("two properties take their value from the same policy field").field(&field));
+            problems.push(
+                Problem::new("two properties take their value from the same policy field")
+                    .field(&field),
+            );
         }
     }
-    if p.windows.is_none() && p.properties.iter().any(|x| x.windows != WindowsPlacement::None) {
-        problems.push(Problem::new("properties are placed on Windows but there is no 'windows' section").field("windows"));
+    if p.windows.is_none()
+        && p.properties
+            .iter()
+            .any(|x| x.windows != WindowsPlacement::None)
+    {
+        problems.push(
+            Problem::new("properties are placed on Windows but there is no 'windows' section")
+                .field("windows"),
+        );
     }
     for s in &p.scopes {
         if s != "device" && s != "user" {
-            problems.push(Problem::new(format!("unknown scope '{s}'")).field("scopes").hint("use device or user"));
+            problems.push(
+                Problem::new(format!("unknown scope '{s}'"))
+                    .field("scopes")
+                    .hint("use device or user"),
+            );
         }
     }
     problems.finish()
@@ -137,7 +170,10 @@ mod tests {
     fn embedded_profiles_load_and_are_consistent() {
         let products = Products::load(None).unwrap();
         let ids: Vec<&str> = products.ids().collect();
-        assert_eq!(ids, ["code42", "code42-legacy", "crashplan", "incydr-agent"]);
+        assert_eq!(
+            ids,
+            ["code42", "code42-legacy", "crashplan", "incydr-agent"]
+        );
         let cp = products.get("crashplan").unwrap();
         assert_eq!(cp.windows.as_ref().unwrap().packed_property, "CP_ARGS");
         assert_eq!(cp.macos.as_ref().unwrap().team_id, "UGHXR79U6M");
@@ -153,7 +189,8 @@ mod tests {
     #[test]
     fn override_folder_replaces_and_adds() {
         let dir = tempfile::tempdir().unwrap();
-        let text = include_str!("../../profiles/crashplan.yaml").replace("id: crashplan", "id: crashplan-test");
+        let text = include_str!("../../profiles/crashplan.yaml")
+            .replace("id: crashplan", "id: crashplan-test");
         std::fs::write(dir.path().join("x.yaml"), text).unwrap();
         let products = Products::load(Some(dir.path())).unwrap();
         assert!(products.get("crashplan-test").is_some());

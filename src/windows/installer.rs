@@ -118,6 +118,14 @@ impl MsiInstaller {
                 )),
             }
         }
+        // Windows Installer does not support UTF-8 databases; the transform follows the base.
+        if id.codepage == 65001 {
+            notes.push(format!(
+                "{}: the database codepage is 65001 (UTF-8), which Windows Installer does not support; \
+                 the transform uses the same codepage and may be rejected by msiexec",
+                self.file_name
+            ));
+        }
         notes
     }
 }

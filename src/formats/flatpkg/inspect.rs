@@ -33,7 +33,7 @@ pub struct BundleFacts {
 /// One component package.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ComponentFacts {
-    /// Folder inside the archive (`crashplan.pkg`), or `""` for a component package's root.
+    /// Folder inside the archive (`vendor.pkg`), or `""` for a component package's root.
     pub location: String,
     pub identifier: String,
     pub version: String,
@@ -55,7 +55,7 @@ pub struct PkgRefFacts {
     pub id: String,
     pub version: Option<String>,
     pub install_kbytes: Option<u64>,
-    /// The element text, e.g. `#crashplan.pkg`.
+    /// The element text, e.g. `#vendor.pkg`.
     pub target: Option<String>,
 }
 

@@ -146,7 +146,7 @@ pub(crate) struct Pool {
 
 impl Pool {
     pub(crate) fn parse(pool: &[u8], data: &[u8]) -> Result<Pool, String> {
-        if pool.len() < 4 || pool.len() % 4 != 0 {
+        if pool.len() < 4 || !pool.len().is_multiple_of(4) {
             return Err(format!(
                 "_StringPool is {} bytes, not a multiple of 4",
                 pool.len()
