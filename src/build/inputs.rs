@@ -141,6 +141,14 @@ impl Input {
                     .hint("pass the file itself"),
             ));
         }
+        // A FIFO, socket or device (`/dev/zero`, `/dev/stdin`) would block or never end.
+        if !meta.is_file() {
+            return Err(Error::bad_input(
+                crate::error::Problem::new("is not a regular file (a device, pipe or socket)")
+                    .file(path)
+                    .hint("pass the installer file itself, not a device or pipe"),
+            ));
+        }
         let (size, sha256, sha3_512) = hash_file_with(path, progress, sha3)?;
         let mtime = meta
             .modified()

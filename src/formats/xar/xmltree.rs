@@ -179,24 +179,17 @@ pub(crate) fn check_xml_text(value: &str) -> Result<(), String> {
     }
 }
 
-/// Escape text or an attribute value (for use inside double quotes). Whitespace other than
-/// space becomes a character reference so attribute normalisation cannot change it.
+/// Escape text or an attribute value (for use inside double quotes) with the shared XML rules
+/// (`quote::xml_attr`). Characters XML 1.0 cannot hold at all become U+FFFD rather than
+/// producing a malformed document; callers pass names they have already validated.
 pub(crate) fn escape(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for c in value.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\n' => out.push_str("&#10;"),
-            '\r' => out.push_str("&#13;"),
-            '\t' => out.push_str("&#9;"),
-            c => out.push(c),
-        }
-    }
-    out
+    crate::formats::quote::xml_attr(value).unwrap_or_else(|_| {
+        let cleaned: String = value
+            .chars()
+            .map(|c| if crate::formats::quote::is_xml_char(c) { c } else { '\u{FFFD}' })
+            .collect();
+        crate::formats::quote::xml_attr(&cleaned).unwrap_or_default()
+    })
 }
 
 #[cfg(test)]
