@@ -26,9 +26,13 @@ if [[ "${1:-}" == "--minimize" ]]; then
     for t in "${targets[@]}"; do
         seeds="$root/tests/fixtures/fuzz/$t"
         mkdir -p "$seeds" "corpus/$t"
-        # Keep crash reproducers as they are: cmin would drop inputs that crash.
+        # Keep crash reproducers (crash-*, oom-*, timeout-*) by name: cmin renames or drops them.
+        keep=$(mktemp -d)
+        find "$seeds" -maxdepth 1 \( -name 'crash-*' -o -name 'oom-*' -o -name 'timeout-*' \) -exec mv {} "$keep"/ \;
         cp -n "corpus/$t"/* "$seeds"/ 2>/dev/null || true
-        cargo fuzz cmin "$t" "$seeds"
+        cargo fuzz cmin "$t" "$seeds" -- -malloc_limit_mb=4100 -rss_limit_mb=3072
+        mv "$keep"/* "$seeds"/ 2>/dev/null || true
+        rmdir "$keep"
         echo "$t: $(ls "$seeds" | wc -l) files, $(du -sh "$seeds" | cut -f1)"
     done
     exit 0
@@ -56,7 +60,7 @@ run_one() {
         status="FAILED (see fuzz/logs/$t.log and fuzz/artifacts/$t/)"
     fi
     local execs corpus
-    execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "logs/$t.log" | grep -o '[0-9]*$' || echo '?')
+    execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "logs/$t.log" | grep -o '[0-9]*$' | tail -n 1 || echo '?')
     corpus=$(ls "corpus/$t" | wc -l)
     echo "$t: ${seconds}s, ${execs} execs, corpus ${corpus} files, $status"
 }

@@ -22,7 +22,7 @@ const TOKEN: &str = "0fb12341-246b-448d-b07f-c6573ad5ad02";
 /// A value no case may echo back (it stands for a secret pasted into the wrong field).
 const CANARY: &str = "c4n4ry-5ecret-9f8e7d6c5b4a";
 /// Each run gets this long before it counts as a hang.
-const TIMEOUT: Duration = Duration::from_secs(30);
+const TIMEOUT: Duration = Duration::from_secs(15);
 
 const GOOD: &str = "name: acme-prod
 product: crashplan
@@ -106,13 +106,13 @@ const CASES: &[Case] = &[
     case!("document-multi", Yaml("name: a\n---\nname: b\n"), ["YAML"]),
     case!("json-syntax", Json("{\"name\": "), ["not valid JSON"]),
     case!("json-array", Json("[1, 2]"), ["JSON"]),
-    case!("json-deep", Bytes(json_deep), ["not valid"]),
+    case!("json-deep", Bytes(json_deep), ["nested more than"]),
     case!("json-cloaked-string", Json(r#"{"name": "a", "product": "crashplan", "organization": "A", "deployment_url": "https://h.example.com", "token": "0fb12341-246b-448d-b07f-c6573ad5ad02", "registration": "silent", "cloaked": "true"}"#), ["cloaked", "true or false"]),
     // --- YAML bombs and huge inputs ------------------------------------------------------------
     case!("alias-bomb", Yaml(BILLION_LAUGHS), ["YAML"]),
     case!("alias-undefined", Edit("name: *nothing"), ["YAML"]),
     case!("alias-key-bomb", Bytes(alias_key_bomb), ["YAML"]),
-    case!("nesting-deep", Bytes(yaml_deep), ["YAML"]),
+    case!("nesting-deep", Bytes(yaml_deep), ["nested more than"]),
     case!("value-huge", Bytes(value_huge), ["organization", "at most 2048"]),
     case!("token-huge", Bytes(token_huge), ["token", "not a UUID"]),
     case!("file-huge", Bytes(file_huge), ["1 MiB"]),
@@ -130,7 +130,7 @@ const CASES: &[Case] = &[
     case!("bytes-latin1", Bytes(latin1), ["not UTF-8", "offset"]),
     case!("bytes-utf16", Bytes(utf16), ["not UTF-8"]),
     case!("bytes-random", Bytes(random_policy), ["not UTF-8"]),
-    case!("bytes-nul-in-file", Bytes(nul_in_file), ["name"]),
+    case!("bytes-nul-in-file", Bytes(nul_in_file), ["YAML", "control characters"]),
     // --- metacharacters in fields that do not allow them ------------------------------------
     case!("name-subshell", Edit("name: \"$(touch MARKER)\""), ["name", "lowercase"]),
     case!("name-traversal", Edit("name: ../../etc"), ["name", "lowercase"]),
@@ -206,7 +206,8 @@ const CASES: &[Case] = &[
     case!("pkg-dev-zero", Pkg(|_| PathBuf::from("/dev/zero")), ["not a regular file"]),
 ];
 
-const BILLION_LAUGHS: &str = "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]
+const BILLION_LAUGHS: &str =
+    "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]
 b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]
 c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]
 d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]
@@ -239,29 +240,58 @@ fn noise(len: usize, mut seed: u64) -> Vec<u8> {
 }
 
 fn json_deep() -> Vec<u8> {
-    format!("{{\"name\": {}{}}}", "[".repeat(100_000), "]".repeat(100_000)).into_bytes()
+    format!(
+        "{{\"name\": {}{}}}",
+        "[".repeat(100_000),
+        "]".repeat(100_000)
+    )
+    .into_bytes()
 }
 fn alias_key_bomb() -> Vec<u8> {
     let mut s = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
     for i in 0..12 {
-        let prev = if i == 0 { "a".to_string() } else { format!("k{}", i - 1) };
-        s += &format!("k{i}: &k{i} [{}]\n", vec![format!("*{prev}"); 10].join(", "));
+        let prev = if i == 0 {
+            "a".to_string()
+        } else {
+            format!("k{}", i - 1)
+        };
+        s += &format!(
+            "k{i}: &k{i} [{}]\n",
+            vec![format!("*{prev}"); 10].join(", ")
+        );
     }
     s += "organization: *k11\n";
     s.into_bytes()
 }
 fn yaml_deep() -> Vec<u8> {
-    format!("{GOOD}scope: {}{}\n", "[".repeat(50_000), "]".repeat(50_000)).into_bytes()
+    format!(
+        "{GOOD}scope: {}{}\n",
+        "[".repeat(50_000),
+        "]".repeat(50_000)
+    )
+    .into_bytes()
 }
 fn value_huge() -> Vec<u8> {
-    GOOD.replace("organization: Acme Corp", &format!("organization: {}", "A".repeat(100_000))).into_bytes()
+    GOOD.replace(
+        "organization: Acme Corp",
+        &format!("organization: {}", "A".repeat(100_000)),
+    )
+    .into_bytes()
 }
 fn token_huge() -> Vec<u8> {
     GOOD.replace(TOKEN, &"0fb12341-".repeat(300)).into_bytes()
 }
 fn file_huge() -> Vec<u8> {
     let mut v = GOOD.as_bytes().to_vec();
-    v.extend(b"# ".iter().chain(&[b'x'; 78]).chain(b"\n").copied().cycle().take(2 << 20));
+    v.extend(
+        b"# "
+            .iter()
+            .chain(&[b'x'; 78])
+            .chain(b"\n")
+            .copied()
+            .cycle()
+            .take(2 << 20),
+    );
     v
 }
 fn keys_many() -> Vec<u8> {
@@ -272,7 +302,12 @@ fn keys_many() -> Vec<u8> {
     s.into_bytes()
 }
 fn latin1() -> Vec<u8> {
-    GOOD.replace("Acme Corp", "Acme Caf\u{e9}").replace('\u{e9}', "\u{1}").into_bytes().iter().map(|&b| if b == 1 { 0xe9 } else { b }).collect()
+    GOOD.replace("Acme Corp", "Acme Caf\u{e9}")
+        .replace('\u{e9}', "\u{1}")
+        .into_bytes()
+        .iter()
+        .map(|&b| if b == 1 { 0xe9 } else { b })
+        .collect()
 }
 fn utf16() -> Vec<u8> {
     let mut v = vec![0xff, 0xfe];
@@ -288,7 +323,8 @@ fn random_policy() -> Vec<u8> {
     v
 }
 fn nul_in_file() -> Vec<u8> {
-    GOOD.replace("name: acme-prod", "name: acme\0prod").into_bytes()
+    GOOD.replace("name: acme-prod", "name: acme\0prod")
+        .into_bytes()
 }
 
 fn fixture_bytes(rel: &str) -> Vec<u8> {
@@ -318,10 +354,18 @@ fn msi_bad_magic(d: &Path) -> PathBuf {
     put(d, "vendor.msi", &b)
 }
 fn msi_is_pkg(d: &Path) -> PathBuf {
-    put(d, "vendor.msi", &fixture_bytes("pkg/vendor-crashplan-dist.pkg"))
+    put(
+        d,
+        "vendor.msi",
+        &fixture_bytes("pkg/vendor-crashplan-dist.pkg"),
+    )
 }
 fn msi_is_transform(d: &Path) -> PathBuf {
-    put(d, "vendor.msi", &fixture_bytes("fuzz/mst_read/set-properties.mst"))
+    put(
+        d,
+        "vendor.msi",
+        &fixture_bytes("fuzz/mst_read/set-properties.mst"),
+    )
 }
 fn msi_compound_not_msi(d: &Path) -> PathBuf {
     let p = d.join("vendor.msi");
@@ -358,7 +402,10 @@ fn msi_folder(d: &Path) -> PathBuf {
     p
 }
 fn mkfifo(p: &Path) {
-    let ok = Command::new("mkfifo").arg(p).status().is_ok_and(|s| s.success());
+    let ok = Command::new("mkfifo")
+        .arg(p)
+        .status()
+        .is_ok_and(|s| s.success());
     assert!(ok, "mkfifo {}", p.display());
 }
 fn msi_fifo(d: &Path) -> PathBuf {
@@ -370,7 +417,11 @@ fn pkg_empty(d: &Path) -> PathBuf {
     put(d, "vendor.pkg", b"")
 }
 fn pkg_truncated(d: &Path) -> PathBuf {
-    put(d, "vendor.pkg", &fixture_bytes("pkg/vendor-crashplan-dist.pkg")[..100])
+    put(
+        d,
+        "vendor.pkg",
+        &fixture_bytes("pkg/vendor-crashplan-dist.pkg")[..100],
+    )
 }
 fn pkg_random(d: &Path) -> PathBuf {
     put(d, "vendor.pkg", &noise(64 << 10, 4242))
@@ -416,19 +467,29 @@ fn pkg_folder(d: &Path) -> PathBuf {
 /// GOOD with the edits of an `Input::Edit`.
 fn edited(edits: &str) -> String {
     let mut lines: Vec<String> = GOOD.lines().map(str::to_string).collect();
+    // Where the previous edit's line is: indented continuation lines (block scalars) follow it.
+    let mut last = lines.len();
     for e in edits.lines() {
-        if let Some(k) = e.strip_prefix('-') {
+        if e.starts_with(' ') {
+            last += 1;
+            lines.insert(last.min(lines.len()), e.to_string());
+        } else if let Some(k) = e.strip_prefix('-') {
             lines.retain(|l| !l.starts_with(&format!("{k}:")));
+            last = lines.len();
         } else if let Some(raw) = e.strip_prefix('+') {
             lines.push(raw.to_string());
+            last = lines.len() - 1;
         } else if let Some((k, _)) = e.split_once(':') {
             match lines.iter().position(|l| l.starts_with(&format!("{k}:"))) {
-                Some(i) => lines[i] = e.to_string(),
-                None => lines.push(e.to_string()),
+                Some(i) => {
+                    lines[i] = e.to_string();
+                    last = i;
+                }
+                None => {
+                    lines.push(e.to_string());
+                    last = lines.len() - 1;
+                }
             }
-        } else {
-            // Continuation line of the previous edit (block scalars).
-            lines.push(e.to_string());
         }
     }
     lines.join("\n") + "\n"
@@ -497,8 +558,16 @@ fn snapshot(dir: &Path) -> Vec<(String, u32, Vec<u8>)> {
         .map(|e| e.unwrap())
         .map(|e| {
             let meta = e.path().symlink_metadata().unwrap();
-            let bytes = if meta.is_file() { std::fs::read(e.path()).unwrap() } else { Vec::new() };
-            (e.path().strip_prefix(dir).unwrap().display().to_string(), meta.permissions().mode(), bytes)
+            let bytes = if meta.is_file() {
+                std::fs::read(e.path()).unwrap()
+            } else {
+                Vec::new()
+            };
+            (
+                e.path().strip_prefix(dir).unwrap().display().to_string(),
+                meta.permissions().mode(),
+                bytes,
+            )
         })
         .collect();
     v.sort();
@@ -525,7 +594,10 @@ fn template_out() -> &'static Path {
     T.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("good.yaml"), GOOD).unwrap();
-        let r = agentpack(&os(&["build", "--policy", "good.yaml", "--out", "dist"]), dir.path());
+        let r = agentpack(
+            &os(&["build", "--policy", "good.yaml", "--out", "dist"]),
+            dir.path(),
+        );
         assert_eq!(r.code, Some(0), "template build failed: {}", r.stderr);
         dir
     })
@@ -560,7 +632,14 @@ fn invocations(case: &Case, dir: &Path) -> Vec<(String, Vec<OsString>, String)> 
         v
     };
     let import = |source: &[&str], named: &str| {
-        let base = ["policy", "import", "--name", "acme-prod", "--product", "crashplan"];
+        let base = [
+            "policy",
+            "import",
+            "--name",
+            "acme-prod",
+            "--product",
+            "crashplan",
+        ];
         let mut stdout = os(&base);
         stdout.extend(os(source));
         let mut file = stdout.clone();
@@ -583,7 +662,11 @@ fn invocations(case: &Case, dir: &Path) -> Vec<(String, Vec<OsString>, String)> 
                 _ => unreachable!(),
             };
             let mut v = builds(&["--policy", &name], &name);
-            v.push(("policy check".into(), os(&["policy", "check", &name]), name.clone()));
+            v.push((
+                "policy check".into(),
+                os(&["policy", "check", &name]),
+                name.clone(),
+            ));
             v
         }
         WindowsArgs(a) => import(&["--windows-args", a], "--windows-args"),
@@ -593,11 +676,16 @@ fn invocations(case: &Case, dir: &Path) -> Vec<(String, Vec<OsString>, String)> 
         }
         Msi(make) | Pkg(make) => {
             let file = make(dir);
-            let flag = if matches!(case.input, Msi(_)) { "--msi" } else { "--pkg" };
+            let flag = if matches!(case.input, Msi(_)) {
+                "--msi"
+            } else {
+                "--pkg"
+            };
             let shown = file.file_name().unwrap().to_string_lossy().into_owned();
             let path = file.to_string_lossy().into_owned();
             let mut v = builds(&["--policy", "good.yaml", flag, &path], &shown);
-            if matches!(case.input, Msi(_)) {
+            // A transform is a valid input of `inspect`.
+            if matches!(case.input, Msi(_)) && case.id != "msi-is-transform" {
                 v.push(("inspect".into(), os(&["inspect", &path]), shown));
             }
             v
@@ -607,7 +695,10 @@ fn invocations(case: &Case, dir: &Path) -> Vec<(String, Vec<OsString>, String)> 
 
 /// Run every case whose id starts with one of `prefixes`; report all failures at once.
 fn run_cases(prefixes: &[&str]) {
-    let cases: Vec<&Case> = CASES.iter().filter(|c| prefixes.iter().any(|p| c.id.starts_with(p))).collect();
+    let cases: Vec<&Case> = CASES
+        .iter()
+        .filter(|c| prefixes.iter().any(|p| c.id.starts_with(p)))
+        .collect();
     assert!(!cases.is_empty());
     let mut failures = Vec::new();
     for case in cases {
@@ -632,7 +723,8 @@ fn run_cases(prefixes: &[&str]) {
             if !r.stderr.contains("hint:") {
                 wrong.push("message gives no hint".into());
             }
-            for e in case.expect {
+            // The fragments describe the build's message; `inspect` words its own.
+            for e in case.expect.iter().filter(|_| what != "inspect") {
                 if !r.stderr.contains(e) {
                     wrong.push(format!("message lacks {e:?}"));
                 }
@@ -641,9 +733,15 @@ fn run_cases(prefixes: &[&str]) {
                 wrong.push("a secret value was echoed".into());
             }
             if !args.iter().any(|a| a == "--json") && !r.stdout.is_empty() {
-                wrong.push(format!("printed on stdout: {}", r.stdout.chars().take(200).collect::<String>()));
+                wrong.push(format!(
+                    "printed on stdout: {}",
+                    r.stdout.chars().take(200).collect::<String>()
+                ));
             }
-            if args.iter().any(|a| a == "--json") && serde_json::from_str::<serde_json::Value>(&r.stdout).map_or(true, |v| v["ok"] != false) {
+            if args.iter().any(|a| a == "--json")
+                && serde_json::from_str::<serde_json::Value>(&r.stdout)
+                    .map_or(true, |v| v["ok"] != false)
+            {
                 wrong.push("--json did not print {\"ok\": false, ...}".into());
             }
             if dir.path().join("fresh").exists() || dir.path().join("fresh.yaml").exists() {
@@ -657,18 +755,29 @@ fn run_cases(prefixes: &[&str]) {
             let debris: Vec<String> = std::fs::read_dir(dir.path())
                 .unwrap()
                 .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-                .filter(|n| n.starts_with('.') || n.contains("staging") || n.contains("agentpack-tmp"))
+                .filter(|n| {
+                    n.starts_with('.') || n.contains("staging") || n.contains("agentpack-tmp")
+                })
                 .collect();
             if !debris.is_empty() {
                 wrong.push(format!("left {debris:?}"));
             }
             if !wrong.is_empty() {
                 let msg = r.stderr.chars().take(600).collect::<String>();
-                failures.push(format!("{} [{what}]: {}\n    stderr: {msg}", case.id, wrong.join("; ")));
+                failures.push(format!(
+                    "{} [{what}]: {}\n    stderr: {msg}",
+                    case.id,
+                    wrong.join("; ")
+                ));
             }
         }
     }
-    assert!(failures.is_empty(), "{} hostile case run(s) failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} hostile case run(s) failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -679,19 +788,70 @@ fn the_case_table_is_large_and_unique() {
     ids.dedup();
     assert_eq!(ids.len(), CASES.len(), "case ids are unique");
     for c in CASES {
-        let known = ["name", "organization", "cloaked", "token", "url", "registration", "scope", "product", "key", "duplicate", "document", "json", "alias", "nesting", "value", "file", "keys", "bytes", "proxy", "fingerprint", "args", "props", "msi", "pkg"];
-        assert!(known.iter().any(|k| c.id.starts_with(k)), "{} is run by no test", c.id);
+        let known = [
+            "name",
+            "organization",
+            "cloaked",
+            "token",
+            "url",
+            "registration",
+            "scope",
+            "product",
+            "key",
+            "duplicate",
+            "document",
+            "json",
+            "alias",
+            "nesting",
+            "value",
+            "file",
+            "keys",
+            "bytes",
+            "proxy",
+            "fingerprint",
+            "args",
+            "props",
+            "msi",
+            "pkg",
+        ];
+        assert!(
+            known.iter().any(|k| c.id.starts_with(k)),
+            "{} is run by no test",
+            c.id
+        );
     }
 }
 
 #[test]
 fn hostile_policy_values() {
-    run_cases(&["name", "organization", "cloaked", "token", "url", "registration", "scope", "product", "proxy", "fingerprint"]);
+    run_cases(&[
+        "name",
+        "organization",
+        "cloaked",
+        "token",
+        "url",
+        "registration",
+        "scope",
+        "product",
+        "proxy",
+        "fingerprint",
+    ]);
 }
 
 #[test]
 fn hostile_policy_structure() {
-    run_cases(&["key", "duplicate", "document", "json", "alias", "nesting", "value", "file", "keys", "bytes"]);
+    run_cases(&[
+        "key",
+        "duplicate",
+        "document",
+        "json",
+        "alias",
+        "nesting",
+        "value",
+        "file",
+        "keys",
+        "bytes",
+    ]);
 }
 
 #[test]
@@ -740,7 +900,10 @@ fn allowed_metacharacters_build_safely() {
         let dir = tempfile::tempdir().unwrap();
         let marker = dir.path().join("MARKER");
         let value = value.replace("MARKER", &marker.to_string_lossy());
-        let text = edited(&format!("{key}: {}", serde_json::to_string(&value).unwrap()));
+        let text = edited(&format!(
+            "{key}: {}",
+            serde_json::to_string(&value).unwrap()
+        ));
         std::fs::write(dir.path().join("p.yaml"), &text).unwrap();
         for extra in [&[][..], &["--jamf-params"][..], &["--wrap-vendor"][..]] {
             let mut args = os(&["build", "--policy", "p.yaml", "--out", "dist", "--msi"]);
@@ -757,22 +920,36 @@ fn allowed_metacharacters_build_safely() {
             for f in files_below(&dir.path().join("dist")) {
                 let name = f.file_name().unwrap().to_string_lossy().into_owned();
                 let bytes = std::fs::read(&f).unwrap();
-                let is_xml = [".xml", ".mobileconfig", ".plist"].iter().any(|x| name.ends_with(x)) || bytes.starts_with(b"<?xml");
+                let is_xml = [".xml", ".mobileconfig", ".plist"]
+                    .iter()
+                    .any(|x| name.ends_with(x))
+                    || bytes.starts_with(b"<?xml");
                 if is_xml {
                     if let Some(x) = &xmllint {
                         let o = Command::new(x).arg("--noout").arg(&f).output().unwrap();
                         if !o.status.success() {
-                            failures.push(format!("{tag}: {name} is not well-formed XML: {}", String::from_utf8_lossy(&o.stderr)));
+                            failures.push(format!(
+                                "{tag}: {name} is not well-formed XML: {}",
+                                String::from_utf8_lossy(&o.stderr)
+                            ));
                         }
                     }
                 }
-                if name.ends_with(".json") && serde_json::from_slice::<serde_json::Value>(&bytes).is_err() {
+                if name.ends_with(".json")
+                    && serde_json::from_slice::<serde_json::Value>(&bytes).is_err()
+                {
                     failures.push(format!("{tag}: {name} is not valid JSON"));
                 }
-                if name.ends_with(".sh") || bytes.starts_with(b"#!/bin/sh") || bytes.starts_with(b"#!/bin/bash") {
+                if name.ends_with(".sh")
+                    || bytes.starts_with(b"#!/bin/sh")
+                    || bytes.starts_with(b"#!/bin/bash")
+                {
                     let o = Command::new("sh").arg("-n").arg(&f).output().unwrap();
                     if !o.status.success() {
-                        failures.push(format!("{tag}: {name} fails sh -n: {}", String::from_utf8_lossy(&o.stderr)));
+                        failures.push(format!(
+                            "{tag}: {name} fails sh -n: {}",
+                            String::from_utf8_lossy(&o.stderr)
+                        ));
                     }
                 }
             }

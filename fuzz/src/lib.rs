@@ -60,19 +60,38 @@ pub fn install_panic_hook(abort: bool) {
 
 /// `agentpack::policy::load_policy_text` on YAML and JSON, then the renderers on success.
 pub fn policy_text(data: &[u8]) {
-    let Ok(text) = std::str::from_utf8(data) else { return };
-    let opts = LoadOptions { products: products(), default_product: Some("crashplan"), env: &env };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let opts = LoadOptions {
+        products: products(),
+        default_product: Some("crashplan"),
+        env: &env,
+    };
     for name in ["fuzz.yaml", "fuzz.json"] {
         match policy::load_policy_text(Path::new(name), text, &opts) {
             Ok(p) => {
-                let product = products().get(&p.product).expect("a loaded policy names a known product");
+                let product = products()
+                    .get(&p.product)
+                    .expect("a loaded policy names a known product");
                 if let Some(props) = agentpack::windows::windows_properties(&p, product) {
                     let r = agentpack::windows::render_install_args(&props);
-                    assert!(r.as_ref().map_or_else(|e| e.kind == Kind::BadInput, |_| true), "{r:?}");
+                    assert!(
+                        r.as_ref()
+                            .map_or_else(|e| e.kind == Kind::BadInput, |_| true),
+                        "{r:?}"
+                    );
                 }
                 let r = agentpack::macos::render_deploy_properties(&p, product);
-                assert!(r.as_ref().map_or_else(|e| e.kind == Kind::BadInput, |_| true), "{r:?}");
-                assert!(!format!("{p:?}").contains(p.token.expose()), "Debug shows the token");
+                assert!(
+                    r.as_ref()
+                        .map_or_else(|e| e.kind == Kind::BadInput, |_| true),
+                    "{r:?}"
+                );
+                assert!(
+                    !format!("{p:?}").contains(p.token.expose()),
+                    "Debug shows the token"
+                );
             }
             Err(e) => {
                 assert_eq!(e.kind, Kind::BadInput, "{e}");
@@ -86,10 +105,19 @@ pub fn policy_text(data: &[u8]) {
 /// `import_windows_args` and `import_deploy_properties` for every product; an import that
 /// succeeds renders a policy that is valid YAML and loads (or fails on a field, never on syntax).
 pub fn import_args(data: &[u8]) {
-    let Ok(text) = std::str::from_utf8(data) else { return };
-    let opts = LoadOptions { products: products(), default_product: None, env: &env };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let opts = LoadOptions {
+        products: products(),
+        default_product: None,
+        env: &env,
+    };
     for product in products().all() {
-        for imported in [policy::import_windows_args(text, product), policy::import_deploy_properties(text, product)] {
+        for imported in [
+            policy::import_windows_args(text, product),
+            policy::import_deploy_properties(text, product),
+        ] {
             let v = match imported {
                 Ok(v) => v,
                 Err(e) => {
@@ -97,7 +125,8 @@ pub fn import_args(data: &[u8]) {
                     continue;
                 }
             };
-            let yaml = policy::render_policy_yaml("fuzz", &product.id, "Fuzz Org", &v, TokenOut::Inline);
+            let yaml =
+                policy::render_policy_yaml("fuzz", &product.id, "Fuzz Org", &v, TokenOut::Inline);
             if let Err(e) = policy::load_policy_text(Path::new("fuzz.yaml"), &yaml, &opts) {
                 assert_eq!(e.kind, Kind::BadInput, "{e}");
                 assert!(
@@ -124,7 +153,10 @@ pub fn msi_open(data: &[u8]) {
         Ok(db) => db,
         Err(e) => {
             assert!(e.is_bad_input(), "{e}");
-            assert!(e.to_string().contains("agentpack-fuzz"), "the error names the file: {e}");
+            assert!(
+                e.to_string().contains("agentpack-fuzz"),
+                "the error names the file: {e}"
+            );
             return;
         }
     };
@@ -136,9 +168,15 @@ pub fn msi_open(data: &[u8]) {
     let mut changes = ChangeSet::new();
     changes.set_property("DEPLOYMENT_URL", "https://fuzz.example.com:4285");
     changes.set_property("ProductName", "");
-    if let Ok(mst) = quiet_panics(|| mst::write_transform(&db, &changes, &TransformOptions::default())) {
+    if let Ok(mst) =
+        quiet_panics(|| mst::write_transform(&db, &changes, &TransformOptions::default()))
+    {
         let back = quiet_panics(|| mst::read_transform(&mst, Some(&db)));
-        assert!(back.is_ok(), "a transform we wrote does not read back: {:?}", back.err());
+        assert!(
+            back.is_ok(),
+            "a transform we wrote does not read back: {:?}",
+            back.err()
+        );
     }
     let _ = quiet_panics(|| mst::diff(&db, &db));
 }
@@ -147,10 +185,13 @@ fn base_msi() -> Option<&'static Database> {
     static BASE: OnceLock<Option<Database>> = OnceLock::new();
     BASE.get_or_init(|| {
         let here = Path::new(env!("CARGO_MANIFEST_DIR"));
-        [here.join("tests/fixtures/msi/vendor.msi"), here.join("../tests/fixtures/msi/vendor.msi")]
-            .iter()
-            .find(|p| p.is_file())
-            .and_then(|p| Database::open(p).ok())
+        [
+            here.join("tests/fixtures/msi/vendor.msi"),
+            here.join("../tests/fixtures/msi/vendor.msi"),
+        ]
+        .iter()
+        .find(|p| p.is_file())
+        .and_then(|p| Database::open(p).ok())
     })
     .as_ref()
 }
@@ -169,19 +210,47 @@ pub fn mst_read(data: &[u8]) {
     }
 }
 
-/// `XarReader::new` on the bytes, then every member read (bounded) and checked.
+/// `XarReader::new` on the bytes, then every member read (bounded) and checked; then
+/// `flatpkg::inspect` (what a build does with `--pkg`) on the same bytes as a file.
 pub fn xar_read(data: &[u8]) {
+    xar_members(data);
+    let path = scratch(&format!("{:?}.pkg", std::thread::current().id()).replace(['(', ')'], ""));
+    std::fs::write(&path, data).expect("write scratch file");
+    let r = agentpack::formats::flatpkg::inspect(&path);
+    let _ = std::fs::remove_file(&path);
+    match r {
+        Ok(facts) => {
+            let _ = facts.components.len();
+        }
+        Err(e) => {
+            assert!(e.is_bad_input(), "{e}");
+            assert!(
+                e.to_string().contains("agentpack-fuzz"),
+                "the error names the file: {e}"
+            );
+        }
+    }
+}
+
+fn xar_members(data: &[u8]) {
     let mut r = match XarReader::new(Cursor::new(data), "fuzz.pkg") {
         Ok(r) => r,
         Err(e) => {
             assert!(e.is_bad_input(), "{e}");
-            assert!(e.to_string().contains("fuzz.pkg"), "the error names the file: {e}");
+            assert!(
+                e.to_string().contains("fuzz.pkg"),
+                "the error names the file: {e}"
+            );
             return;
         }
     };
     let _ = r.toc().is_signed();
-    let files: Vec<String> =
-        r.entries().iter().filter(|e| e.kind == EntryKind::File).map(|e| e.path.clone()).collect();
+    let files: Vec<String> = r
+        .entries()
+        .iter()
+        .filter(|e| e.kind == EntryKind::File)
+        .map(|e| e.path.clone())
+        .collect();
     for path in files.iter().take(64) {
         if let Err(e) = r.read_member(path, 1 << 20) {
             assert!(e.is_bad_input(), "{e}");

@@ -237,7 +237,12 @@ pub fn import_deploy_properties(text: &str, product: &Product) -> Result<Importe
                 )
             })?;
         let v = source_value(def.from, &value).map_err(|m| {
-            Error::bad_input(Problem::new(m).line(Some(n + 1)).field(key.to_string()))
+            Error::bad_input(
+                Problem::new(m)
+                    .line(Some(n + 1))
+                    .field(key.to_string())
+                    .hint("write true or false"),
+            )
         })?;
         out.values.insert(def.from.policy_key(), v);
     }

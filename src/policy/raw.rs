@@ -36,6 +36,74 @@ pub struct Entry {
 /// Limits that keep hostile files from exhausting memory.
 pub const MAX_FILE_BYTES: usize = 1 << 20;
 
+/// Deepest nesting of flow lists/mappings accepted. The YAML parser takes time quadratic in
+/// the depth before its own recursion limit stops it (100 KB of `[` took 40 s); a policy is flat.
+pub const MAX_DEPTH: usize = 64;
+
+/// The line where flow nesting (`[`, `{` outside quotes and comments) first exceeds
+/// [`MAX_DEPTH`], if it does. Quoting is tracked roughly; this only has to stop abuse.
+fn too_deep(text: &str) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut line = 1;
+    let mut quote: Option<char> = None;
+    let mut comment = false;
+    for c in text.chars() {
+        match (c, quote) {
+            ('\n', _) => {
+                line += 1;
+                comment = false;
+            }
+            _ if comment => {}
+            (q, Some(open)) if q == open => quote = None,
+            (_, Some(_)) => {}
+            ('"' | '\'', None) => quote = Some(c),
+            ('#', None) => comment = true,
+            ('[' | '{', None) => {
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    return Some(line);
+                }
+            }
+            (']' | '}', None) => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// The first line of each top-level key candidate, found in one pass (best effort): for YAML
+/// `key:` / `"key":` / `'key':` at the start of a line, for JSON `"key"` after indentation.
+struct KeyLines(std::collections::HashMap<String, usize>);
+
+impl KeyLines {
+    fn new(text: &str, json: bool) -> Self {
+        let mut map = std::collections::HashMap::new();
+        for (i, l) in text.lines().enumerate() {
+            let mut add = |k: &str| {
+                map.entry(k.to_string()).or_insert(i + 1);
+            };
+            let t = if json { l.trim_start() } else { l.trim_end() };
+            for q in ['"', '\''] {
+                if let Some(rest) = t.strip_prefix(q) {
+                    if let Some(end) = rest.find(q) {
+                        add(&rest[..end]);
+                    }
+                }
+            }
+            if !json {
+                for (at, _) in t.match_indices(':').take(4) {
+                    add(t[..at].trim_end());
+                }
+            }
+        }
+        KeyLines(map)
+    }
+
+    fn line(&self, key: &str) -> Option<usize> {
+        self.0.get(key).copied()
+    }
+}
+
 /// Parse YAML (or JSON when `json` is true) into top-level entries.
 pub fn parse(text: &str, json: bool) -> Result<Vec<Entry>, Problem> {
     if text.len() > MAX_FILE_BYTES {
@@ -44,6 +112,13 @@ pub fn parse(text: &str, json: bool) -> Result<Vec<Entry>, Problem> {
             text.len()
         ))
         .hint("pass a policy file, not another kind of file"));
+    }
+    if let Some(line) = too_deep(text) {
+        return Err(Problem::new(format!(
+            "lists or mappings are nested more than {MAX_DEPTH} deep"
+        ))
+        .line(Some(line))
+        .hint("a policy is flat `key: value` lines; values are text, true/false or numbers"));
     }
     let entries = if json {
         parse_json(text)?
@@ -86,6 +161,7 @@ fn parse_yaml(text: &str) -> Result<Vec<Entry>, Problem> {
             .hint("write `key: value` lines, e.g. `name: acme-prod`"))
         }
     };
+    let lines = KeyLines::new(text, false);
     let mut out = Vec::new();
     for (k, v) in map {
         let key = match k {
@@ -104,7 +180,7 @@ fn parse_yaml(text: &str) -> Result<Vec<Entry>, Problem> {
             serde_norway::Value::Null => RawValue::Null,
             other => RawValue::Nested(yaml_type(&other)),
         };
-        let line = find_line(text, &key, false);
+        let line = lines.line(&key);
         out.push(Entry { key, value, line });
     }
     Ok(out)
@@ -165,6 +241,7 @@ fn parse_json(text: &str) -> Result<Vec<Entry>, Problem> {
         .line(Some(e.line()).filter(|l| *l > 0))
         .hint("fix the syntax; a policy is one JSON object")
     })?;
+    let lines = KeyLines::new(text, true);
     Ok(entries
         .0
         .into_iter()
@@ -177,26 +254,10 @@ fn parse_json(text: &str) -> Result<Vec<Entry>, Problem> {
                 serde_json::Value::Array(_) => RawValue::Nested("a list"),
                 serde_json::Value::Object(_) => RawValue::Nested("an object"),
             };
-            let line = find_line(text, &key, true);
+            let line = lines.line(&key);
             Entry { key, value, line }
         })
         .collect())
-}
-
-/// The 1-based line where a top-level key is written, found textually (best effort).
-fn find_line(text: &str, key: &str, json: bool) -> Option<usize> {
-    text.lines()
-        .position(|l| {
-            if json {
-                l.trim_start().starts_with(&format!("\"{key}\""))
-            } else {
-                let t = l.trim_end();
-                (t.starts_with(key) && t[key.len()..].trim_start().starts_with(':'))
-                    || t.starts_with(&format!("\"{key}\""))
-                    || t.starts_with(&format!("'{key}'"))
-            }
-        })
-        .map(|i| i + 1)
 }
 
 #[cfg(test)]

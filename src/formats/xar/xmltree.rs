@@ -186,7 +186,13 @@ pub(crate) fn escape(value: &str) -> String {
     crate::formats::quote::xml_attr(value).unwrap_or_else(|_| {
         let cleaned: String = value
             .chars()
-            .map(|c| if crate::formats::quote::is_xml_char(c) { c } else { '\u{FFFD}' })
+            .map(|c| {
+                if crate::formats::quote::is_xml_char(c) {
+                    c
+                } else {
+                    '\u{FFFD}'
+                }
+            })
             .collect();
         crate::formats::quote::xml_attr(&cleaned).unwrap_or_default()
     })
