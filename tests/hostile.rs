@@ -361,11 +361,12 @@ fn msi_is_pkg(d: &Path) -> PathBuf {
     )
 }
 fn msi_is_transform(d: &Path) -> PathBuf {
-    put(
-        d,
-        "vendor.msi",
-        &fixture_bytes("fuzz/mst_read/set-properties.mst"),
-    )
+    use agentpack::formats::mst::{write_transform, ChangeSet, Database, TransformOptions};
+    let base = Database::open(&common::fixture("msi/vendor.msi")).unwrap();
+    let mut changes = ChangeSet::new();
+    changes.set_property("EXTRAPROP", "x");
+    let mst = write_transform(&base, &changes, &TransformOptions::default()).unwrap();
+    put(d, "vendor.msi", &mst)
 }
 fn msi_compound_not_msi(d: &Path) -> PathBuf {
     let p = d.join("vendor.msi");

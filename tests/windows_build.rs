@@ -231,7 +231,8 @@ fn copy_installers_is_recorded_and_existing_rows_are_updated() {
         [
             ("CP_ARGS".to_string(), "insert"),
             ("CP_SILENT".into(), "update"),
-            ("DEVICE_CLOAKED".into(), "insert")
+            ("DEVICE_CLOAKED".into(), "insert"),
+            ("MsiHiddenProperties".into(), "insert")
         ]
     );
 }

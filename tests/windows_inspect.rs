@@ -102,7 +102,11 @@ fn inspect_decodes_every_transform_back_into_the_intended_changes_without_the_to
                 changes["DEVICE_CLOAKED"],
                 ("insert".to_string(), "true".to_string())
             );
-            assert_eq!(changes.len(), 3, "{msi}: {changes:?}");
+            assert_eq!(
+                changes["MsiHiddenProperties"],
+                ("insert".to_string(), "CP_ARGS".to_string())
+            );
+            assert_eq!(changes.len(), 4, "{msi}: {changes:?}");
             let rev = &j["summary"]["revision_parts"];
             assert_eq!(rev["old_product_code"], rev["new_product_code"]);
             assert_eq!(rev["old_version"], rev["new_version"]);

@@ -75,6 +75,8 @@ fn wine_applies_each_transform_to_exactly_the_policys_properties() {
                 ("CP_ARGS", &packed_dev),
                 ("CP_SILENT", "true"),
                 ("DEVICE_CLOAKED", "false"),
+                // Keeps the token out of the verbose install log.
+                ("MsiHiddenProperties", "CP_ARGS"),
             ],
         );
         assert_eq!(got, want, "{msi_name}");
@@ -88,6 +90,7 @@ fn wine_applies_each_transform_to_exactly_the_policys_properties() {
                     ("DEVICE_CLOAKED", "true"),
                     ("ALLUSERS", "2"),
                     ("MSIINSTALLPERUSER", "1"),
+                    ("MsiHiddenProperties", "CP_ARGS"),
                 ],
             );
             assert_eq!(got, want, "user scope");

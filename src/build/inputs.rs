@@ -125,6 +125,27 @@ pub fn display_path(path: &Path) -> String {
     shown.to_string_lossy().replace('\\', "/")
 }
 
+/// The metadata of `path` when it is a regular file. A folder is refused with a hint, and so is
+/// a FIFO, socket or device (`/dev/zero`, `/dev/stdin`), which would block or never end.
+pub fn regular_file(path: &Path, what: &str) -> Result<std::fs::Metadata> {
+    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, "read", e))?;
+    if meta.is_dir() {
+        return Err(Error::bad_input(
+            crate::error::Problem::new("is a folder, not a file")
+                .file(path)
+                .hint(format!("pass the {what} file itself")),
+        ));
+    }
+    if !meta.is_file() {
+        return Err(Error::bad_input(
+            crate::error::Problem::new("is not a regular file (a device, pipe or socket)")
+                .file(path)
+                .hint(format!("pass the {what} file itself, not a device or pipe")),
+        ));
+    }
+    Ok(meta)
+}
+
 impl Input {
     /// Hash `path` and record it.
     pub fn read(path: &Path, role: Role, progress: bool) -> Result<Input> {
@@ -133,22 +154,7 @@ impl Input {
 
     /// Hash `path` (also with SHA3-512 when `sha3`), in one pass, and record it.
     pub fn read_with(path: &Path, role: Role, progress: bool, sha3: bool) -> Result<Input> {
-        let meta = std::fs::metadata(path).map_err(|e| Error::io(path, "read", e))?;
-        if meta.is_dir() {
-            return Err(Error::bad_input(
-                crate::error::Problem::new("is a folder, not a file")
-                    .file(path)
-                    .hint("pass the file itself"),
-            ));
-        }
-        // A FIFO, socket or device (`/dev/zero`, `/dev/stdin`) would block or never end.
-        if !meta.is_file() {
-            return Err(Error::bad_input(
-                crate::error::Problem::new("is not a regular file (a device, pipe or socket)")
-                    .file(path)
-                    .hint("pass the installer file itself, not a device or pipe"),
-            ));
-        }
+        let meta = regular_file(path, "installer")?;
         let (size, sha256, sha3_512) = hash_file_with(path, progress, sha3)?;
         let mtime = meta
             .modified()

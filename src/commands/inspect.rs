@@ -26,7 +26,11 @@ fn mst_err(file: &Path, e: MstError, keys: &[String]) -> Error {
         .strip_prefix(&format!("{}: ", shown.display()))
         .unwrap_or(&text)
         .to_string();
-    Error::bad_input(Problem::new(message).file(shown))
+    Error::bad_input(
+        Problem::new(message)
+            .file(shown)
+            .hint("inspect reads Windows Installer databases (.msi) and transforms (.mst); pass a complete, undamaged file"),
+    )
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,6 +42,7 @@ enum FileKind {
 /// Tell an MSI from a transform by the root class ID (never panics on garbage); any other
 /// class is left to `Database::open` to explain.
 fn sniff(file: &Path) -> Result<FileKind> {
+    crate::build::regular_file(file, ".msi or .mst")?;
     let f = std::fs::File::open(file).map_err(|e| Error::io(file, "open", e))?;
     let clsid = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         cfb::CompoundFile::open(f)
@@ -85,6 +90,9 @@ pub fn run_with(file: &Path, base: Option<&Path>, json: bool, show_secrets: bool
             }
         }
         FileKind::Transform => {
+            if let Some(b) = base {
+                crate::build::regular_file(b, "base .msi")?;
+            }
             let base = base
                 .map(|b| Database::open(b).map_err(|e| mst_err(b, e, &keys)))
                 .transpose()?;
@@ -184,6 +192,8 @@ struct TableCount {
 
 pub fn mst_diff(base: &Path, modified: &Path, output: &Path, json: bool) -> Result<i32> {
     let keys = token_keys();
+    crate::build::regular_file(base, "base .msi")?;
+    crate::build::regular_file(modified, "modified .msi")?;
     let base_db = Database::open(base).map_err(|e| mst_err(base, e, &keys))?;
     let mod_db = Database::open(modified).map_err(|e| mst_err(modified, e, &keys))?;
     let changes = mst::diff(&base_db, &mod_db).map_err(|e| mst_err(modified, e, &keys))?;

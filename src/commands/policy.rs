@@ -62,7 +62,18 @@ pub fn import(args: ImportArgs, profiles: Option<&Path>, json: bool) -> Result<i
     let imported = match (&args.windows_args, &args.deploy_properties) {
         (Some(a), _) => policy::import_windows_args(a, product)?,
         (None, Some(f)) => {
-            let text = std::fs::read_to_string(f).map_err(|e| Error::io(f, "read", e))?;
+            crate::build::regular_file(f, "deploy.properties")?;
+            let bytes = std::fs::read(f).map_err(|e| Error::io(f, "read", e))?;
+            let text = String::from_utf8(bytes).map_err(|e| {
+                Error::bad_input(
+                    Problem::new(format!(
+                        "is not UTF-8 text (invalid byte at offset {})",
+                        e.utf8_error().valid_up_to()
+                    ))
+                    .file(f)
+                    .hint("pass the deploy.properties file as the console or a Mac wrote it"),
+                )
+            })?;
             policy::import_deploy_properties(&text, product).map_err(|e| e.in_file(f))?
         }
         (None, None) => {
@@ -89,11 +100,19 @@ pub fn import(args: ImportArgs, profiles: Option<&Path>, json: bool) -> Result<i
         default_product: None,
         env: &env,
     };
-    let shown = args
-        .output
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(format!("{}.yaml", args.name)));
-    let policy = policy::load_policy_text(&shown, &full, &opts)?;
+    // Problems are reported against what the user gave: the arguments or the properties file.
+    let source = match &args.deploy_properties {
+        Some(f) => f.clone(),
+        None => PathBuf::from("--windows-args"),
+    };
+    let policy =
+        policy::load_policy_text(Path::new("imported.yaml"), &full, &opts).map_err(|mut e| {
+            for p in &mut e.problems {
+                p.file = Some(source.clone());
+                p.line = None;
+            }
+            e
+        })?;
 
     if let Some(out) = &args.output {
         write_secret(out, full.as_bytes())?;

@@ -192,6 +192,47 @@ pub(crate) fn binary_stream_name(table: &str, key: &[Value]) -> String {
     name
 }
 
+/// The `msi` crate allocates each string's declared length before reading it; a damaged pool
+/// could make it ask for gigabytes. Check that the declared lengths fit in `_StringData` first,
+/// reading the pool the way the crate does (a `(0, refcount)` entry carries a 32-bit length).
+fn check_string_pool<F: Read + std::io::Seek>(
+    comp: &mut cfb::CompoundFile<F>,
+) -> Result<(), String> {
+    let pool_name = format!("/{}", streamname::encode("_StringPool", true));
+    let data_name = format!("/{}", streamname::encode("_StringData", true));
+    let data_len = comp.entry(&data_name).map(|e| e.len()).unwrap_or(0);
+    let pool_len = comp.entry(&pool_name).map(|e| e.len()).unwrap_or(0);
+    // Every string takes at least one 4-byte entry; a pool this large is not a real database.
+    if pool_len > 64 << 20 {
+        return Err(format!(
+            "string pool of {pool_len} bytes is implausibly large"
+        ));
+    }
+    let mut pool = Vec::new();
+    comp.open_stream(&pool_name)
+        .and_then(|mut s| s.read_to_end(&mut pool))
+        .map_err(|e| format!("cannot read the string pool: {e}"))?;
+    let mut total: u64 = 0;
+    let mut i = 4;
+    while i + 4 <= pool.len() {
+        let mut len = u64::from(u16::from_le_bytes([pool[i], pool[i + 1]]));
+        let refs = u16::from_le_bytes([pool[i + 2], pool[i + 3]]);
+        i += 4;
+        if len == 0 && refs > 0 {
+            let Some(b) = pool.get(i..i + 4) else { break };
+            len = u64::from(u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+            i += 4;
+        }
+        total += len;
+        if total > data_len {
+            return Err(format!(
+                "string pool declares more string data than _StringData holds ({data_len} bytes): damaged database"
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn load(path: &Path, file: File) -> Result<Database, MstError> {
     let bad = |msg: String| MstError::bad_database(path, msg);
     let mut comp = cfb::CompoundFile::open(file).map_err(|e| {
@@ -219,6 +260,7 @@ fn load(path: &Path, file: File) -> Result<Database, MstError> {
         u32::from_le_bytes(header) & 0x7FFF_FFFF
     };
     let codec = Codec::new(codepage).map_err(|e| bad(e.to_string()))?;
+    check_string_pool(&mut comp).map_err(bad)?;
     let props = {
         let mut data = Vec::new();
         comp.open_stream(format!("/{SUMMARY_STREAM}"))
