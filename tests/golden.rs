@@ -29,9 +29,17 @@ fn text_files(dir: &Path) -> Vec<(String, String)> {
         .map(|e| e.unwrap())
         .filter(|e| e.file_type().is_file())
         .filter_map(|e| {
-            let rel = e.path().strip_prefix(dir).unwrap().to_string_lossy().into_owned();
+            let rel = e
+                .path()
+                .strip_prefix(dir)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
             let bytes = std::fs::read(e.path()).unwrap();
-            String::from_utf8(bytes).ok().filter(|t| !t.contains('\0')).map(|t| (rel, t))
+            String::from_utf8(bytes)
+                .ok()
+                .filter(|t| !t.contains('\0'))
+                .map(|t| (rel, t))
         })
         .collect();
     v.sort();
@@ -67,7 +75,11 @@ fn example_outputs_match_the_golden_files() {
     }
     let want = text_files(&golden);
     let names = |v: &[(String, String)]| v.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
-    assert_eq!(names(&got), names(&want), "the set of text outputs changed (AGENTPACK_BLESS=1 to accept)");
+    assert_eq!(
+        names(&got),
+        names(&want),
+        "the set of text outputs changed (AGENTPACK_BLESS=1 to accept)"
+    );
     for ((rel, g), (_, w)) in got.iter().zip(&want) {
         assert!(g == w, "{rel} differs from tests/golden/example/{rel} (review, then AGENTPACK_BLESS=1 cargo test --test golden)");
     }

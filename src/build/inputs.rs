@@ -97,7 +97,8 @@ pub fn hash_file_with(
             buf.truncate(n);
             hasher.update(&buf);
             if let Some(tx) = &tx {
-                tx.send(std::sync::Arc::new(buf)).map_err(|_| Error::internal("the SHA3-512 hasher stopped"))?;
+                tx.send(std::sync::Arc::new(buf))
+                    .map_err(|_| Error::internal("the SHA3-512 hasher stopped"))?;
             }
             size += n as u64;
             if let Some(b) = &bar {
@@ -106,7 +107,10 @@ pub fn hash_file_with(
         }
         drop(tx);
         worker
-            .map(|w| w.join().map_err(|_| Error::internal("the SHA3-512 hasher panicked")))
+            .map(|w| {
+                w.join()
+                    .map_err(|_| Error::internal("the SHA3-512 hasher panicked"))
+            })
             .transpose()
     })?;
     if let Some(b) = bar {
