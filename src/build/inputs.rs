@@ -168,6 +168,36 @@ pub fn regular_file(path: &Path, what: &str) -> Result<std::fs::Metadata> {
     Ok(meta)
 }
 
+/// A small text file (a policy, a deploy.properties): a regular file of at most `limit` bytes,
+/// in UTF-8. `what` names it in messages; `hint` says how to fix an encoding problem.
+pub fn read_text(path: &Path, what: &str, limit: u64, hint: &str) -> Result<String> {
+    regular_file(path, what)?;
+    let f = std::fs::File::open(path).map_err(|e| Error::io(path, "open", e))?;
+    let mut bytes = Vec::new();
+    f.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io(path, "read", e))?;
+    if bytes.len() as u64 > limit {
+        return Err(Error::bad_input(
+            crate::error::Problem::new(format!(
+                "is larger than {limit} bytes; a {what} is a small text file"
+            ))
+            .file(path)
+            .hint(format!("pass the {what} file, not another kind of file")),
+        ));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        Error::bad_input(
+            crate::error::Problem::new(format!(
+                "is not UTF-8 text (invalid byte at offset {})",
+                e.utf8_error().valid_up_to()
+            ))
+            .file(path)
+            .hint(hint),
+        )
+    })
+}
+
 impl Input {
     /// Hash `path` and record it.
     pub fn read(path: &Path, role: Role, progress: bool) -> Result<Input> {

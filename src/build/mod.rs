@@ -7,8 +7,8 @@ mod stage;
 
 pub use artifact::{Artifact, Contents, DeriveFn, Platform, StreamFn};
 pub use inputs::{
-    display_path, hash_file, hash_file_with, hex, regular_file, sha256_hex, sha3_512_hex, Input,
-    Role,
+    display_path, hash_file, hash_file_with, hex, read_text, regular_file, sha256_hex,
+    sha3_512_hex, Input, Role,
 };
 pub use stage::{Placement, Staging, Written};
 

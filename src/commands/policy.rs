@@ -62,18 +62,8 @@ pub fn import(args: ImportArgs, profiles: Option<&Path>, json: bool) -> Result<i
     let imported = match (&args.windows_args, &args.deploy_properties) {
         (Some(a), _) => policy::import_windows_args(a, product)?,
         (None, Some(f)) => {
-            crate::build::regular_file(f, "deploy.properties")?;
-            let bytes = std::fs::read(f).map_err(|e| Error::io(f, "read", e))?;
-            let text = String::from_utf8(bytes).map_err(|e| {
-                Error::bad_input(
-                    Problem::new(format!(
-                        "is not UTF-8 text (invalid byte at offset {})",
-                        e.utf8_error().valid_up_to()
-                    ))
-                    .file(f)
-                    .hint("pass the deploy.properties file as the console or a Mac wrote it"),
-                )
-            })?;
+            let hint = "pass the deploy.properties file as the console or a Mac wrote it";
+            let text = crate::build::read_text(f, "deploy.properties", 1 << 20, hint)?;
             policy::import_deploy_properties(&text, product).map_err(|e| e.in_file(f))?
         }
         (None, None) => {

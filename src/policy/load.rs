@@ -20,17 +20,8 @@ pub struct LoadOptions<'a> {
 
 /// Read and validate one policy file.
 pub fn load_policy(path: &Path, opts: &LoadOptions) -> Result<Policy> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, "read the policy", e))?;
-    let text = String::from_utf8(bytes).map_err(|e| {
-        Error::bad_input(
-            Problem::new(format!(
-                "is not UTF-8 text (invalid byte at offset {})",
-                e.utf8_error().valid_up_to()
-            ))
-            .file(path)
-            .hint("save the policy as UTF-8"),
-        )
-    })?;
+    let limit = super::raw::MAX_FILE_BYTES as u64;
+    let text = crate::build::read_text(path, "policy", limit, "save the policy as UTF-8")?;
     load_policy_text(path, &text, opts)
 }
 
