@@ -136,3 +136,109 @@ fn wine_silent_install_sees_the_transformed_values() {
     }
     assert!(out.contains("exit 0"), "{out}");
 }
+
+/// The Wine prefix verify-mst uses (it creates it on first use; run verify-mst first).
+fn wine_prefix() -> std::path::PathBuf {
+    if let Some(p) = std::env::var_os("WINEPREFIX") {
+        return p.into();
+    }
+    let uid = Command::new("id").arg("-u").output().unwrap().stdout;
+    let tmp = std::env::var("TMPDIR").unwrap_or_else(|_| "/tmp".into());
+    Path::new(&tmp).join(format!(
+        "agentpack-wine-{}",
+        String::from_utf8_lossy(&uid).trim()
+    ))
+}
+
+/// Run `args` with Wine in verify-mst's prefix, under its lock (`flock -o`: a wineserver that
+/// outlives the call must not keep holding it), from the root folder. The exit code is Wine's,
+/// i.e. the Windows one modulo 256.
+fn wine(prefix: &Path, args: &[&str]) -> (Option<i32>, String) {
+    let out = Command::new("flock")
+        .arg("-o")
+        .arg(prefix.join(".agentpack-lock"))
+        .arg("wine")
+        .args(args)
+        .current_dir("/")
+        .env("WINEPREFIX", prefix)
+        .env("WINEARCH", "win64")
+        .env("WINEDEBUG", "-all")
+        .env("WINEDLLOVERRIDES", "mscoree,mshtml=")
+        .env_remove("DISPLAY")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.code(), text)
+}
+
+/// A Windows path for an absolute Unix path, through Wine's Z: drive.
+fn z_path(p: &Path) -> String {
+    format!("Z:{}", p.to_str().unwrap().replace('/', "\\"))
+}
+
+#[test]
+fn wine_cmd_runs_install_cmd_and_uninstall_cmd_as_built() {
+    let Some(tool) = common::shared_tool("wine_cmd_runs_install_cmd", "verify-mst") else {
+        return;
+    };
+    if common::program("wine_cmd_runs_install_cmd", "wine").is_none()
+        || common::program("wine_cmd_runs_install_cmd", "flock").is_none()
+    {
+        return;
+    }
+    // Content folder with spaces, an MSI name full of cmd metacharacters; ASCII only, because
+    // Wine 8's cmd does not honour `chcp 65001` for the lines of a batch file.
+    let dir = tempfile::tempdir().unwrap();
+    let content = dir.path().join("SCCM content");
+    std::fs::create_dir(&content).unwrap();
+    let msi = content.join("CrashPlan (x64) & 'co' v1,2 ^!;=.msi");
+    std::fs::copy(msi_fixture("vendor.msi"), &msi).unwrap();
+    let p = policy(
+        &content,
+        "acme",
+        "proxy_url: http://proxy.example.com:8080/proxy.pac\n",
+    );
+    let b = build(&content, &[p], &msi, &[]);
+    let w = b.out.join("acme/windows");
+    // Also creates the prefix on a fresh machine.
+    let props = verify_properties(&tool, &msi, &w.join("acme.mst"));
+    let packed = format!(
+        "DEPLOYMENT_URL=https://console.example.com:4285&DEPLOYMENT_POLICY_TOKEN={TOKEN}&PROXY_URL=http://proxy.example.com:8080/proxy.pac"
+    );
+    assert_eq!(props["CP_ARGS"], packed);
+
+    let prefix = wine_prefix();
+    // A product left by an interrupted run would turn the install into maintenance mode.
+    wine(&prefix, &["msiexec", "/x", VENDOR_PRODUCT_CODE, "/qn"]);
+    let log = prefix.join("drive_c/windows/temp/crashplan-install.log");
+    let _ = std::fs::remove_file(&log);
+
+    let (code, text) = wine(&prefix, &["cmd", "/c", &z_path(&w.join("install.cmd"))]);
+    assert_eq!(code, Some(0), "install.cmd failed: {text}");
+    let log_text =
+        String::from_utf8_lossy(&std::fs::read(&log).expect("install log")).replace('\r', "");
+    for want in [
+        format!("Property(S): CP_ARGS = {packed}"),
+        "Property(S): CP_SILENT = true".into(),
+        "Property(S): DEVICE_CLOAKED = false".into(),
+        "Property(S): TRANSFORMS = acme.mst".into(),
+        format!(
+            "Property(S): OriginalDatabase = {}",
+            z_path(&w.join(msi.file_name().unwrap()))
+        ),
+    ] {
+        assert!(
+            log_text.lines().any(|l| l == want),
+            "missing `{want}` in the install log"
+        );
+    }
+
+    let uninstall = z_path(&w.join("uninstall.cmd"));
+    let (code, text) = wine(&prefix, &["cmd", "/c", &uninstall]);
+    assert_eq!(code, Some(0), "uninstall.cmd failed: {text}");
+    // Gone: a second uninstall answers 1605 (unknown product), i.e. 1605 % 256.
+    let (code, _) = wine(&prefix, &["cmd", "/c", &uninstall]);
+    assert_eq!(code, Some(1605 % 256), "the product is still installed");
+}

@@ -180,10 +180,13 @@ pub fn read_text(path: &Path, what: &str, limit: u64, hint: &str) -> Result<Stri
     if bytes.len() as u64 > limit {
         return Err(Error::bad_input(
             crate::error::Problem::new(format!(
-                "is larger than {limit} bytes; a {what} is a small text file"
+                "is larger than {} ({limit} bytes), too large for a {what}",
+                human_size(limit)
             ))
             .file(path)
-            .hint(format!("pass the {what} file, not another kind of file")),
+            .hint(format!(
+                "a {what} is a small text file: check that this is the right file"
+            )),
         ));
     }
     String::from_utf8(bytes).map_err(|e| {
@@ -196,6 +199,15 @@ pub fn read_text(path: &Path, what: &str, limit: u64, hint: &str) -> Result<Stri
             .hint(hint),
         )
     })
+}
+
+/// `limit` for people: whole MiB or KiB where it is one, else bytes.
+fn human_size(limit: u64) -> String {
+    match limit {
+        n if n >= 1 << 20 && n % (1 << 20) == 0 => format!("{} MiB", n >> 20),
+        n if n >= 1 << 10 && n % (1 << 10) == 0 => format!("{} KiB", n >> 10),
+        n => format!("{n} bytes"),
+    }
 }
 
 impl Input {
@@ -246,5 +258,20 @@ mod tests {
         // FIPS 202 example value for "abc".
         assert!(sha3.unwrap().starts_with("b751850b1a57168a5693cd924b6b096e08f621827444f70d884f5d0240d2712e10e116e9192af3c91a7ec57647e3934057340b4cf408d5a56592f8274eec53f0"));
         assert_eq!(sha3_512_hex(b"abc").len(), 128);
+    }
+
+    #[test]
+    fn text_files_over_the_limit_are_refused_with_the_limit_in_words() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("big.yaml");
+        std::fs::write(&p, vec![b'a'; 2049]).unwrap();
+        let err = read_text(&p, "policy", 2048, "utf8")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("2 KiB") && err.contains("big.yaml"), "{err}");
+        std::fs::write(&p, vec![b'a'; 2048]).unwrap();
+        assert_eq!(read_text(&p, "policy", 2048, "utf8").unwrap().len(), 2048);
+        assert_eq!(human_size(1 << 20), "1 MiB");
+        assert_eq!(human_size(1000), "1000 bytes");
     }
 }

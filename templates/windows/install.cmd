@@ -5,7 +5,10 @@ rem so the MSI and the transform are found by the same relative names ConfigMgr 
 {%- if utf8 %}
 chcp 65001 >nul
 {%- endif %}
-pushd "%~dp0" || exit /b 1619
+rem pushd clears ERRORLEVEL on success; "if errorlevel" rather than "||", which some cmd
+rem implementations (Wine 8) run unconditionally. 1619: the package could not be opened.
+pushd "%~dp0"
+if errorlevel 1 exit /b 1619
 rem popd's line expands ERRORLEVEL when it is read, before popd runs: msiexec's exit code.
 {{ line }}
 popd & exit /b %ERRORLEVEL%
