@@ -40,8 +40,7 @@ const KEYS: &[&str] = &["product", "installers", "policies", "out"];
 
 impl Config {
     pub fn load(path: &Path) -> Result<Config> {
-        let text =
-            std::fs::read_to_string(path).map_err(|e| Error::io(path, "read the config", e))?;
+        let text = crate::build::read_text(path, "config", 1 << 20, "save the config as UTF-8")?;
         let file: ConfigFile = serde_norway::from_str(&text).map_err(|e| {
             let msg = e.to_string();
             let mut p = Problem::new(format!("invalid config: {msg}"))
