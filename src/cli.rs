@@ -119,13 +119,15 @@ pub struct ImportArgs {
     /// Organisation display name (default: the policy name).
     #[arg(long)]
     pub organization: Option<String>,
-    /// Write the policy (with the token, mode 0600) to FILE instead of stdout.
+    /// Write the policy to FILE instead of stdout (mode 0600 when it holds the token, that is
+    /// without --token-env or --token-file).
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// On stdout, refer to the token through this environment variable.
+    /// Refer to the token through this environment variable (the policy holds no secret).
     #[arg(long, value_name = "VAR")]
     pub token_env: Option<String>,
-    /// Write the token to FILE (mode 0600) and refer to it with `token_file`.
+    /// Write the token to FILE (mode 0600) and refer to it with `token_file` (relative to the
+    /// policy's folder with -o, else absolute).
     #[arg(long, value_name = "FILE", conflicts_with = "token_env")]
     pub token_file: Option<PathBuf>,
 }

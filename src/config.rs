@@ -43,7 +43,11 @@ impl Config {
         let text = crate::build::read_text(path, "config", 1 << 20, "save the config as UTF-8")?;
         let file: ConfigFile = serde_norway::from_str(&text).map_err(|e| {
             let msg = e.to_string();
-            let mut p = Problem::new(format!("invalid config: {msg}"))
+            let shown = match msg.find(" at line ") {
+                Some(i) => &msg[..i],
+                None => &msg,
+            };
+            let mut p = Problem::new(format!("invalid config: {shown}"))
                 .file(path)
                 .line(e.location().map(|l| l.line()));
             if let Some(word) = msg
@@ -60,6 +64,7 @@ impl Config {
         let base = path.parent().unwrap_or(Path::new(""));
         let mut problems = Problems::default();
         let mut policies = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         for pattern in &file.policies {
             match expand(base, pattern) {
                 Ok(found) if found.is_empty() => problems.push(
@@ -68,7 +73,15 @@ impl Config {
                         .field("policies")
                         .hint("paths and globs are relative to the config file"),
                 ),
-                Ok(found) => policies.extend(found),
+                Ok(found) => {
+                    // A file both listed and matched by a glob is one policy, not a clash.
+                    for f in found {
+                        let key = std::fs::canonicalize(&f).unwrap_or_else(|_| f.clone());
+                        if seen.insert(key) {
+                            policies.push(f);
+                        }
+                    }
+                }
                 Err(p) => problems.push(p.file(path)),
             }
         }
@@ -121,6 +134,16 @@ mod tests {
         std::fs::write(&cfg, "product: crashplan\ninstallers:\n  windows: x.msi\npolicies: [\"policies/*.yaml\"]\nout: dist\n").unwrap();
         let c = Config::load(&cfg).unwrap();
         assert_eq!(c.policies.len(), 2);
+        std::fs::write(
+            &cfg,
+            "policies: [\"policies/a.yaml\", \"policies/*.yaml\"]\n",
+        )
+        .unwrap();
+        assert_eq!(
+            Config::load(&cfg).unwrap().policies.len(),
+            2,
+            "listed and globbed: once"
+        );
         assert!(c.policies[0].ends_with("policies/a.yaml"));
         assert_eq!(c.msi.unwrap(), dir.path().join("x.msi"));
     }

@@ -14,17 +14,54 @@ pub enum Kind {
 }
 
 /// One thing that is wrong, located as precisely as we know.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+///
+/// Whatever it holds is shown masked ([`crate::secret::mask_uuids`]) in `Display` and
+/// `Serialize`, so a token that reached a message (a value under the wrong key, a parser's
+/// error text) is still never printed; `Display` also escapes control characters, so a hostile
+/// key or file name cannot drive the terminal.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub file: Option<PathBuf>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub line: Option<usize>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
     pub message: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub hint: Option<String>,
+}
+
+/// `text` as shown to a user: tokens masked, control characters escaped.
+fn shown(text: &str) -> String {
+    let masked = crate::secret::mask_uuids(text);
+    let mut out = String::with_capacity(masked.len());
+    for c in masked.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+impl serde::Serialize for Problem {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let masked = |t: &str| crate::secret::mask_uuids(t).into_owned();
+        let mut m = s.serialize_map(None)?;
+        if let Some(file) = &self.file {
+            m.serialize_entry("file", &masked(&file.to_string_lossy()))?;
+        }
+        if let Some(line) = self.line {
+            m.serialize_entry("line", &line)?;
+        }
+        if let Some(field) = &self.field {
+            m.serialize_entry("field", &masked(field))?;
+        }
+        m.serialize_entry("message", &masked(&self.message))?;
+        if let Some(hint) = &self.hint {
+            m.serialize_entry("hint", &masked(hint))?;
+        }
+        m.end()
+    }
 }
 
 impl Problem {
@@ -58,18 +95,18 @@ impl Problem {
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if let Some(file) = &self.file {
-            write!(f, "{}", file.display())?;
+            write!(f, "{}", shown(&file.to_string_lossy()))?;
             if let Some(line) = self.line {
                 write!(f, ":{line}")?;
             }
             write!(f, ": ")?;
         }
         if let Some(field) = &self.field {
-            write!(f, "{field}: ")?;
+            write!(f, "{}: ", shown(field))?;
         }
-        write!(f, "{}", self.message)?;
+        write!(f, "{}", shown(&self.message))?;
         if let Some(hint) = &self.hint {
-            write!(f, "\n  hint: {hint}")?;
+            write!(f, "\n  hint: {}", shown(hint))?;
         }
         Ok(())
     }
@@ -105,14 +142,38 @@ impl Error {
             problems: vec![Problem::new(message)],
         }
     }
-    /// An I/O failure on `path`. Missing or unreadable inputs are the user's to fix;
-    /// everything else (disk full, ...) is reported as internal.
+    /// An I/O failure on `path`. A path the user can fix (missing, unreadable, not a folder,
+    /// read-only, too long, a link loop) is bad input; anything else is internal, with a hint
+    /// where the cause is known (a full disk).
     pub fn io(path: &Path, action: &str, err: std::io::Error) -> Self {
         use std::io::ErrorKind as K;
+        // Linux errno values of kinds not yet stable in std at the crate's MSRV.
+        const ELOOP: i32 = 40;
+        const EDQUOT: i32 = 122;
         let (kind, hint) = match err.kind() {
             K::NotFound => (Kind::BadInput, Some("check the path")),
             K::PermissionDenied => (Kind::BadInput, Some("check the file's permissions")),
             K::IsADirectory => (Kind::BadInput, Some("pass a file, not a folder")),
+            K::NotADirectory => (
+                Kind::BadInput,
+                Some("a part of the path is a file, not a folder: check the path"),
+            ),
+            K::ReadOnlyFilesystem => (
+                Kind::BadInput,
+                Some("the file system is read-only: choose a writable place"),
+            ),
+            K::InvalidFilename => (
+                Kind::BadInput,
+                Some("the name is too long or not allowed here: choose a shorter name"),
+            ),
+            _ if err.raw_os_error() == Some(ELOOP) => (
+                Kind::BadInput,
+                Some("the path has a loop of symbolic links: check the links"),
+            ),
+            _ if err.kind() == K::StorageFull || err.raw_os_error() == Some(EDQUOT) => (
+                Kind::Internal,
+                Some("the disk is full: free space, or build onto another file system"),
+            ),
             _ => (Kind::Internal, None),
         };
         let mut p = Problem::new(format!("cannot {action}: {err}")).file(path);

@@ -171,10 +171,23 @@ impl Verification {
     }
 }
 
-/// Re-hash every file in `out` against its manifest.json and SHA256SUMS.
-pub fn verify(out: &Path) -> Result<Verification> {
+/// Largest manifest.json read (about 15 KiB per policy: a million-policy build fits).
+const MAX_MANIFEST: u64 = 1 << 34;
+
+/// Read and parse `out/manifest.json`: a regular file (never a link, pipe or device) of the
+/// schema this agentpack writes. Returns its bytes too (SHA256SUMS vouches for them).
+pub fn read_manifest(out: &Path) -> Result<(Vec<u8>, Manifest)> {
     let mpath = out.join(MANIFEST);
-    let text = std::fs::read(&mpath).map_err(|e| Error::io(&mpath, "read", e))?;
+    let meta = std::fs::symlink_metadata(&mpath).map_err(|e| Error::io(&mpath, "read", e))?;
+    if !meta.is_file() {
+        return Err(Error::bad_input(
+            Problem::new("is not a regular file (a link, folder, pipe or device)")
+                .file(&mpath)
+                .hint("this is not an agentpack output folder"),
+        ));
+    }
+    let hint = "this is not an agentpack manifest";
+    let text = crate::build::read_text(&mpath, "manifest", MAX_MANIFEST, hint)?.into_bytes();
     let manifest: Manifest = serde_json::from_slice(&text).map_err(|e| {
         Error::bad_input(
             Problem::new(format!("is not an agentpack manifest: {e}"))
@@ -192,6 +205,13 @@ pub fn verify(out: &Path) -> Result<Verification> {
             .hint("verify it with the agentpack version that built it"),
         ));
     }
+    Ok((text, manifest))
+}
+
+/// Re-hash every file in `out` against its manifest.json and SHA256SUMS. Links, pipes and
+/// devices where a file should be count as changed and are never opened.
+pub fn verify(out: &Path) -> Result<Verification> {
+    let (text, manifest) = read_manifest(out)?;
     let mut v = Verification::default();
     let mut expected: BTreeMap<String, String> = manifest
         .outputs
@@ -200,7 +220,12 @@ pub fn verify(out: &Path) -> Result<Verification> {
         .collect();
     // SHA256SUMS must agree with the manifest, and vouches for manifest.json itself.
     let sums_path = out.join(SUMS);
-    match std::fs::read_to_string(&sums_path) {
+    let sums_text = match std::fs::symlink_metadata(&sums_path) {
+        Ok(m) if !m.is_file() => Ok(String::new()),
+        _ => crate::build::read_text(&sums_path, "checksum list", MAX_MANIFEST, "")
+            .map_err(|e| e.to_string()),
+    };
+    match sums_text {
         Ok(sums) => {
             let manifest_hash = crate::build::sha256_hex(&text);
             if sums != manifest.sums(&manifest_hash) {
@@ -219,7 +244,8 @@ pub fn verify(out: &Path) -> Result<Verification> {
     for entry in walkdir::WalkDir::new(out).sort_by_file_name() {
         let entry =
             entry.map_err(|e| Error::internal(format!("walking {}: {e}", out.display())))?;
-        if entry.file_type().is_dir() {
+        let file_type = entry.file_type();
+        if file_type.is_dir() {
             continue;
         }
         let rel = entry
@@ -233,6 +259,10 @@ pub fn verify(out: &Path) -> Result<Verification> {
         }
         match expected.remove(&rel) {
             None => v.extra.push(rel),
+            Some(_) if !file_type.is_file() => {
+                v.checked += 1;
+                v.changed.push(rel);
+            }
             Some(hash) => {
                 v.checked += 1;
                 let (_, actual) = crate::build::hash_file(entry.path(), false)?;

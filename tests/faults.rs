@@ -368,3 +368,221 @@ fn out_that_is_a_file_or_foreign_folder_is_refused() {
     );
     assert_eq!(std::fs::read_dir(&foreign).unwrap().count(), 1);
 }
+
+/// A folder that merely holds a `manifest.json` of some other program, an agentpack output
+/// with files added by hand, an OUT holding the build's own inputs, and the working folder
+/// itself are all refused (exit 2), and every file in them is kept.
+#[test]
+fn outputs_that_hold_other_files_or_the_inputs_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let p = write_policy(d, "acme-prod", "Acme");
+
+    let web = d.join("web");
+    std::fs::create_dir(&web).unwrap();
+    std::fs::write(web.join("manifest.json"), r#"{"name": "my pwa"}"#).unwrap();
+    std::fs::write(web.join("index.html"), "precious").unwrap();
+    let o = build_cmd(std::slice::from_ref(&p), &web, &[])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("not an agentpack manifest"),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(
+        std::fs::read_to_string(web.join("index.html")).unwrap(),
+        "precious"
+    );
+
+    // An agentpack output with a file added by hand: named, kept.
+    let out = d.join("dist");
+    assert!(build_cmd(std::slice::from_ref(&p), &out, &[])
+        .status()
+        .unwrap()
+        .success());
+    std::fs::write(out.join("acme-prod/NOTES.txt"), "mine").unwrap();
+    let o = build_cmd(std::slice::from_ref(&p), &out, &[])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("acme-prod/NOTES.txt"), "{}", text(&o));
+    assert_eq!(
+        std::fs::read_to_string(out.join("acme-prod/NOTES.txt")).unwrap(),
+        "mine"
+    );
+    std::fs::remove_file(out.join("acme-prod/NOTES.txt")).unwrap();
+
+    // The policy (or its token file) inside OUT.
+    let inside = out.join("acme-prod/inside.yaml");
+    std::fs::copy(&p, &inside).unwrap();
+    let o = build_cmd(std::slice::from_ref(&inside), &out, &[])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("holds an input"), "{}", text(&o));
+    assert!(inside.exists());
+    std::fs::remove_file(&inside).unwrap();
+    let tok = out.join("acme-prod/t.token");
+    std::fs::write(&tok, "0fb12341-246b-448d-b07f-c6573ad5ad02\n").unwrap();
+    let tp = d.join("tokfile.yaml");
+    std::fs::write(
+        &tp,
+        std::fs::read_to_string(&p).unwrap().replace(
+            "token: 0fb12341-246b-448d-b07f-c6573ad5ad02",
+            "token_file: dist/acme-prod/t.token",
+        ),
+    )
+    .unwrap();
+    let o = build_cmd(std::slice::from_ref(&tp), &out, &[])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(tok.exists());
+
+    // The working folder, or a parent of it.
+    for here in [".", ".."] {
+        let o = build_cmd(std::slice::from_ref(&p), Path::new(here), &[])
+            .current_dir(&out)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2), "--out {here}: {}", text(&o));
+        assert!(text(&o).contains("working folder"), "{}", text(&o));
+    }
+    assert_eq!(
+        debris(d, &["dist", "web", "acme-prod.yaml", "tokfile.yaml"]),
+        Vec::<String>::new()
+    );
+}
+
+/// Builds into sibling folders (one per organisation group, as CI jobs do) run at the same
+/// time without refusing each other; the lock files are gone afterwards.
+#[test]
+fn builds_into_sibling_folders_run_side_by_side() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let pol = d.join("policies");
+    std::fs::create_dir(&pol).unwrap();
+    let policies: Vec<PathBuf> = (0..30)
+        .map(|i| write_policy(&pol, &format!("org-{i:02}"), "Org"))
+        .collect();
+    for round in 0..3 {
+        let children: Vec<_> = ["out-a", "out-b", "out-c"]
+            .iter()
+            .map(|o| {
+                build_cmd(&policies, &d.join(o), &[])
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for c in children {
+            let o = c.wait_with_output().unwrap();
+            assert_eq!(o.status.code(), Some(0), "round {round}: {}", text(&o));
+        }
+    }
+    assert_eq!(
+        debris(d, &["out-a", "out-b", "out-c", "policies"]),
+        Vec::<String>::new()
+    );
+}
+
+/// `verify` never opens what is not a regular file where an output should be: a FIFO or a
+/// link (to /dev/zero, or out of OUT) counts as changed, at once.
+#[test]
+fn verify_reports_links_and_pipes_without_opening_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write_policy(dir.path(), "acme-prod", "Acme");
+    let out = dir.path().join("dist");
+    assert!(build_cmd(std::slice::from_ref(&p), &out, &[])
+        .status()
+        .unwrap()
+        .success());
+    let args = out.join("acme-prod/windows/install-args.txt");
+    std::fs::remove_file(&args).unwrap();
+    let st = Command::new("mkfifo").arg(&args).status().unwrap();
+    assert!(st.success());
+    let props = out.join("acme-prod/macos/deploy.properties");
+    std::fs::remove_file(&props).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", &props).unwrap();
+    let mut child = Command::new(bin())
+        .arg("verify")
+        .arg(&out)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > std::time::Duration::from_secs(20) {
+            child.kill().unwrap();
+            panic!("verify hung on a FIFO or /dev/zero");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let t = text(&o);
+    assert!(
+        t.contains("install-args.txt") && t.contains("deploy.properties"),
+        "{t}"
+    );
+}
+
+/// Paths that cannot work are the user's to fix (exit 2, with a hint), not internal errors.
+#[test]
+fn impossible_paths_are_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let p = write_policy(d, "acme-prod", "Acme");
+    let file = d.join("afile");
+    std::fs::write(&file, "x").unwrap();
+    let cases: Vec<Vec<std::ffi::OsString>> = vec![
+        vec![
+            "build".into(),
+            "--policy".into(),
+            p.clone().into(),
+            "--out".into(),
+            file.join("sub").into(),
+        ],
+        vec![
+            "build".into(),
+            "--policy".into(),
+            file.join("x.yaml").into(),
+            "--out".into(),
+            d.join("o1").into(),
+        ],
+        vec![
+            "build".into(),
+            "--policy".into(),
+            p.clone().into(),
+            "--msi".into(),
+            file.join("x.msi").into(),
+            "--out".into(),
+            d.join("o2").into(),
+        ],
+        vec!["verify".into(), file.clone().into()],
+        vec![
+            "build".into(),
+            "--policy".into(),
+            p.clone().into(),
+            "--out".into(),
+            d.join("n".repeat(300)).into(),
+        ],
+    ];
+    for args in cases {
+        let o = Command::new(bin())
+            .args(&args)
+            .current_dir(d)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", text(&o));
+        assert!(text(&o).contains("hint:"), "{args:?}: {}", text(&o));
+    }
+    assert_eq!(
+        debris(d, &["acme-prod.yaml", "afile"]),
+        Vec::<String>::new()
+    );
+}

@@ -226,3 +226,115 @@ fn import_rejects_garbage_without_echoing_it() {
     assert_eq!(o.status.code(), Some(2));
     assert!(Path::new(env!("CARGO_MANIFEST_DIR")).exists());
 }
+
+/// `-o FILE --token-file F`: the token goes to F (0600), the policy (no secret, 0644) refers to
+/// it relative to the policy's folder, and the pair checks out from any working folder.
+#[test]
+fn import_with_a_token_file_writes_a_policy_that_finds_it() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir_all(d.join("policies")).unwrap();
+    std::fs::create_dir_all(d.join("secrets")).unwrap();
+    let o = agentpack()
+        .current_dir(d)
+        .args([
+            "policy",
+            "import",
+            "--name",
+            "acme-prod",
+            "--product",
+            "crashplan",
+        ])
+        .args(["--windows-args", ARGS])
+        .args([
+            "-o",
+            "policies/acme-prod.yaml",
+            "--token-file",
+            "secrets/acme.token",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{:?}", out_text(&o));
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let policy = d.join("policies/acme-prod.yaml");
+    let text = std::fs::read_to_string(&policy).unwrap();
+    assert!(!text.contains(TOKEN), "{text}");
+    assert!(
+        text.contains("token_file: \"../secrets/acme.token\""),
+        "{text}"
+    );
+    assert_eq!(mode(&policy), 0o644);
+    let token = d.join("secrets/acme.token");
+    assert_eq!(std::fs::read_to_string(&token).unwrap().trim(), TOKEN);
+    assert_eq!(mode(&token), 0o600);
+    // No temporary file is left beside either.
+    for sub in ["policies", "secrets"] {
+        let names: Vec<_> = std::fs::read_dir(d.join(sub))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names.len(), 1, "{sub}: {names:?}");
+    }
+    agentpack()
+        .current_dir(d.join("secrets"))
+        .args(["policy", "check"])
+        .arg(&policy)
+        .assert()
+        .success();
+}
+
+/// The policy written with -o replaces a symbolic link at that name instead of writing
+/// through it, and a failed write leaves no temporary file holding the token.
+#[test]
+fn import_never_writes_through_a_link_or_leaves_a_temporary_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("elsewhere"), "untouched").unwrap();
+    std::os::unix::fs::symlink(d.join("elsewhere"), d.join("p.yaml")).unwrap();
+    let o = agentpack()
+        .current_dir(d)
+        .args([
+            "policy",
+            "import",
+            "--name",
+            "acme",
+            "--product",
+            "crashplan",
+        ])
+        .args(["--windows-args", ARGS, "-o", "p.yaml"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{:?}", out_text(&o));
+    assert_eq!(
+        std::fs::read_to_string(d.join("elsewhere")).unwrap(),
+        "untouched"
+    );
+    assert!(!std::fs::symlink_metadata(d.join("p.yaml"))
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    // A folder where the file should go: the write fails, exit 2, nothing else appears.
+    std::fs::create_dir(d.join("taken.yaml")).unwrap();
+    std::fs::write(d.join("taken.yaml/x"), "x").unwrap();
+    let o = agentpack()
+        .current_dir(d)
+        .args([
+            "policy",
+            "import",
+            "--name",
+            "acme",
+            "--product",
+            "crashplan",
+        ])
+        .args(["--windows-args", ARGS, "-o", "taken.yaml"])
+        .output()
+        .unwrap();
+    assert_ne!(o.status.code(), Some(0));
+    let mut names: Vec<_> = std::fs::read_dir(d)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["elsewhere", "p.yaml", "taken.yaml"]);
+}

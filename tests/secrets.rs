@@ -206,11 +206,40 @@ fn the_token_leaks_nowhere() {
         format!("{{\"name\": \"j\", \"token\": \"{TOKEN}\", \"cloaked\": \"{TOKEN}\""),
     )
     .unwrap();
+    // The token under the wrong key, or behind a YAML tag: the messages must not echo it.
+    for (file, line) in [
+        ("wrongenv.yaml", format!("token_env: {TOKEN}")),
+        ("wrongfile.yaml", format!("token_file: {TOKEN}")),
+        ("tagfloat.yaml", format!("token: !!float {TOKEN}")),
+        ("tagbool.yaml", format!("token: !!bool {TOKEN}")),
+        ("tagint.yaml", format!("token: !!int {TOKEN}")),
+        ("intoport.yaml", format!("token: {TOKEN}\ncloaked: {TOKEN}")),
+    ] {
+        std::fs::write(d.join(file), policy("wrong", &line)).unwrap();
+    }
+    std::fs::write(
+        d.join("portoken.yaml"),
+        policy("portoken", &format!("token: {TOKEN}")).replace(":4285", &format!(":{TOKEN}")),
+    )
+    .unwrap();
     let args = format!(
         "msiexec /i CrashPlan.msi CP_ARGS=\"DEPLOYMENT_URL=https://backup.example.com:4285&DEPLOYMENT_POLICY_TOKEN={TOKEN}&SSL_WHITELIST=7746278a457e64737094c44eebe2a59e25d1a4f1\" CP_SILENT=true DEVICE_CLOAKED=false /qn"
     );
     let bad_args = args.replace("https://backup", "http://backup");
     let bad_args2 = format!("{args} FOO={TOKEN}");
+    // Console strings with the token where something else belongs.
+    let misplaced_args = [
+        args.replace("CP_SILENT=true", &format!("CP_SILENT={TOKEN}")),
+        args.replace(
+            "backup.example.com:4285",
+            &format!("backup.example.com:{TOKEN}"),
+        ),
+        format!("{args} {TOKEN}"),
+        format!("{args} {}", &TOKEN[..30]),
+        format!("{args} {TOKEN}=x"),
+        args.replace("&SSL_WHITELIST", &format!("&{TOKEN}&SSL_WHITELIST")),
+        args.replace("DEPLOYMENT_URL=", &format!("{TOKEN}=")),
+    ];
     std::fs::write(d.join("deploy.properties"), format!("DEPLOYMENT_URL=https://backup.example.com\nDEPLOYMENT_POLICY_TOKEN={TOKEN}\nCP_SILENT=true\n")).unwrap();
     std::fs::write(d.join("bad.properties"), format!("DEPLOYMENT_URL=https://backup.example.com\nDEPLOYMENT_POLICY_TOKEN={TOKEN}\nNOPE={TOKEN}\n")).unwrap();
 
@@ -431,6 +460,49 @@ fn the_token_leaks_nowhere() {
             "import bad properties",
             with(&import, &["--deploy-properties", "bad.properties"]),
         ),
+        (
+            "check misplaced tokens",
+            vec![
+                "policy",
+                "check",
+                "wrongenv.yaml",
+                "wrongfile.yaml",
+                "tagfloat.yaml",
+                "tagbool.yaml",
+                "tagint.yaml",
+                "intoport.yaml",
+                "portoken.yaml",
+            ],
+        ),
+        (
+            "check misplaced tokens --json",
+            vec![
+                "--json",
+                "policy",
+                "check",
+                "wrongenv.yaml",
+                "wrongfile.yaml",
+                "tagfloat.yaml",
+                "portoken.yaml",
+            ],
+        ),
+        (
+            "build misplaced token",
+            vec!["build", "--out", "x", "--policy", "wrongenv.yaml"],
+        ),
+        ("inspect a token file", vec!["inspect", "t.token"]),
+        (
+            "build with a token file as MSI",
+            vec![
+                "build",
+                "--out",
+                "x",
+                "--policy",
+                "inline.yaml",
+                "--msi",
+                "t.token",
+            ],
+        ),
         ("verify tampered", vec!["verify", "plain"]),
         ("verify tampered --json", vec!["--json", "verify", "plain"]),
         ("inspect a policy", vec!["inspect", "inline.yaml"]),
@@ -443,7 +515,20 @@ fn the_token_leaks_nowhere() {
             vec!["--profiles", "inline.yaml", "products"],
         ),
     ];
-    for (what, a) in &failing {
+    let misplaced: Vec<(&str, Vec<&str>)> = misplaced_args
+        .iter()
+        .flat_map(|a| {
+            [
+                ("import misplaced", with(&import, &["--windows-args", a])),
+                ("import misplaced --json", {
+                    let mut v = vec!["--json"];
+                    v.extend(with(&import, &["--windows-args", a]));
+                    v
+                }),
+            ]
+        })
+        .collect();
+    for (what, a) in failing.iter().chain(&misplaced) {
         let r = run(d, what, a);
         assert_ne!(r.code, Some(0), "{} should fail", r.what);
         assert!(!r.stderr.contains("panicked"), "{}: {}", r.what, r.stderr);
@@ -451,12 +536,17 @@ fn the_token_leaks_nowhere() {
     }
 
     let mut problems = Vec::new();
+    // Not even a part of it: the first two groups are enough to tell.
+    let part = &TOKEN[..13];
     for r in &runs {
-        if r.stdout.contains(TOKEN) {
-            problems.push(format!("{} printed the token on stdout", r.what));
-        }
-        if r.stderr.contains(TOKEN) {
-            problems.push(format!("{} printed the token on stderr", r.what));
+        for (stream, text) in [("stdout", &r.stdout), ("stderr", &r.stderr)] {
+            let lower = text.to_ascii_lowercase();
+            if lower.contains(part) {
+                problems.push(format!(
+                    "{} printed (part of) the token on {stream}",
+                    r.what
+                ));
+            }
         }
     }
     // Outputs of the four builds (plain was tampered with afterwards: check it first-hand).

@@ -189,6 +189,10 @@ pub fn read_text(path: &Path, what: &str, limit: u64, hint: &str) -> Result<Stri
             )),
         ));
     }
+    // Windows editors save UTF-8 with a byte order mark; it is not part of the text.
+    if bytes.starts_with(b"\xEF\xBB\xBF") {
+        bytes.drain(..3);
+    }
     String::from_utf8(bytes).map_err(|e| {
         Error::bad_input(
             crate::error::Problem::new(format!(
@@ -271,6 +275,8 @@ mod tests {
         assert!(err.contains("2 KiB") && err.contains("big.yaml"), "{err}");
         std::fs::write(&p, vec![b'a'; 2048]).unwrap();
         assert_eq!(read_text(&p, "policy", 2048, "utf8").unwrap().len(), 2048);
+        std::fs::write(&p, b"\xEF\xBB\xBFname: x\n").unwrap();
+        assert_eq!(read_text(&p, "policy", 2048, "utf8").unwrap(), "name: x\n");
         assert_eq!(human_size(1 << 20), "1 MiB");
         assert_eq!(human_size(1000), "1000 bytes");
     }

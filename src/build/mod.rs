@@ -254,7 +254,10 @@ pub fn run(req: &Request) -> Result<Summary> {
     // Render and write every policy in parallel. Each policy's artifacts are written as soon as
     // they are rendered, so memory holds a few policies at a time, not the whole build.
     let build_time = build_time(&inputs)?;
-    let staging = Staging::begin(&out)?;
+    // OUT is replaced whole: refuse one that holds an input (a policy, token file, installer).
+    let mut held: Vec<PathBuf> = inputs.iter().map(|i| i.abs.clone()).collect();
+    held.extend(policies.iter().filter_map(|p| p.token_file.clone()));
+    let staging = Staging::begin(&out, &held)?;
     let flags = &req.flags;
     let rendered: Vec<(String, Result<Vec<OutputRecord>>)> = policies
         .par_iter()
@@ -356,15 +359,23 @@ fn write(
 /// same inputs gives the same manifest.
 fn build_time(inputs: &[Input]) -> Result<u64> {
     match std::env::var("SOURCE_DATE_EPOCH") {
-        Ok(v) if !v.trim().is_empty() => v.trim().parse().map_err(|_| {
-            Error::bad_input(
+        // At most 9999-12-31T23:59:59Z: the manifest writes a four-digit year.
+        Ok(v) if !v.trim().is_empty() => {
+            v.trim()
+                .parse()
+                .ok()
+                .filter(|&t| t <= 253_402_300_799)
+                .ok_or_else(|| {
+                    Error::bad_input(
                 Problem::new(format!(
-                    "SOURCE_DATE_EPOCH is '{v}', not a number of seconds"
+                    "SOURCE_DATE_EPOCH is '{}', not a number of seconds before the year 10000",
+                    v.chars().take(24).collect::<String>()
                 ))
                 .field("SOURCE_DATE_EPOCH")
                 .hint("set it to a Unix timestamp, e.g. $(git log -1 --format=%ct), or unset it"),
             )
-        }),
+                })
+        }
         _ => Ok(inputs.iter().map(|i| i.mtime).max().unwrap_or(0)),
     }
 }

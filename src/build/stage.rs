@@ -1,6 +1,7 @@
 //! Writing outputs atomically: everything goes into a staging folder beside OUT, which is
-//! renamed into place only when complete. A lock on OUT's parent folder keeps two builds from
-//! mixing their outputs.
+//! renamed into place only when complete. A lock file beside OUT (`.<OUT>.lock`, removed when
+//! the build ends) keeps two builds into the same OUT from mixing their outputs, while builds
+//! into sibling folders run side by side.
 
 use super::artifact::{Artifact, Contents};
 use super::inputs::{sha256_hex, Input};
@@ -53,7 +54,7 @@ impl<W: Write> Write for HashingWriter<W> {
 pub struct Staging {
     dir: Option<tempfile::TempDir>,
     out: PathBuf,
-    _lock: File,
+    _lock: OutLock,
 }
 
 fn out_name(out: &Path) -> String {
@@ -61,59 +62,205 @@ fn out_name(out: &Path) -> String {
         .map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned())
 }
 
-/// Whether `out` may be replaced: absent, empty, or a previous agentpack output.
+fn parent_of(out: &Path) -> PathBuf {
+    match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+fn refuse(out: &Path, message: impl Into<String>, hint: &str) -> Error {
+    Error::bad_input(Problem::new(message).file(out).field("out").hint(hint))
+}
+
+/// An exclusive lock on `.<OUT>.lock` beside OUT. The file is removed when the lock is
+/// released; a lock taken on a file that was removed meanwhile is retried on the new file.
+struct OutLock {
+    path: PathBuf,
+    file: File,
+}
+
+impl OutLock {
+    fn acquire(out: &Path) -> Result<OutLock> {
+        use std::os::unix::fs::MetadataExt;
+        let parent = parent_of(out);
+        std::fs::create_dir_all(&parent).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::AlreadyExists {
+                // create_dir_all met a file where a folder should be.
+                refuse(
+                    &parent,
+                    "is a file, or has a file in its path, where a folder should be",
+                    "check the --out path",
+                )
+            } else {
+                Error::io(&parent, "create the output's parent folder", e)
+            }
+        })?;
+        let path = parent.join(format!(".{}.lock", out_name(out)));
+        for _ in 0..8 {
+            let file = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .mode(0o600)
+                .open(&path)
+                .map_err(|e| Error::io(&path, "create the lock file", e))?;
+            match file.try_lock() {
+                Ok(()) => {}
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    return Err(refuse(
+                        out,
+                        "another agentpack build is writing into this folder",
+                        "wait for it to finish, or build into another folder",
+                    ))
+                }
+                Err(std::fs::TryLockError::Error(e)) => return Err(Error::io(&path, "lock", e)),
+            }
+            // The build that held it may have removed the file just before we locked it.
+            let held = file
+                .metadata()
+                .map_err(|e| Error::io(&path, "inspect", e))?;
+            match std::fs::symlink_metadata(&path) {
+                Ok(m) if m.dev() == held.dev() && m.ino() == held.ino() => {
+                    return Ok(OutLock { path, file })
+                }
+                _ => continue,
+            }
+        }
+        Err(refuse(
+            out,
+            "another agentpack build is writing into this folder",
+            "wait for it to finish, or build into another folder",
+        ))
+    }
+}
+
+impl Drop for OutLock {
+    fn drop(&mut self) {
+        // Removed while still locked, so a waiting build locks a new file, never a stale one.
+        let _ = std::fs::remove_file(&self.path);
+        let _ = self.file.unlock();
+    }
+}
+
+/// Whether `out` may be replaced: absent, empty, or a previous agentpack output holding only
+/// the files its manifest lists. Anything else may be somebody's data: refuse.
 fn check_replaceable(out: &Path) -> Result<()> {
     match std::fs::symlink_metadata(out) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
         Err(e) => Err(Error::io(out, "inspect the output folder", e)),
-        Ok(m) if !m.is_dir() => Err(Error::bad_input(
-            Problem::new("exists and is not a folder")
-                .file(out)
-                .field("out")
-                .hint("choose another --out"),
+        Ok(m) if m.file_type().is_symlink() => Err(refuse(
+            out,
+            "is a symbolic link",
+            "give the folder itself as --out: a build replaces OUT, it would replace the link",
+        )),
+        Ok(m) if !m.is_dir() => Err(refuse(
+            out,
+            "exists and is not a folder",
+            "choose another --out",
         )),
         Ok(_) => {
             let mut entries =
                 std::fs::read_dir(out).map_err(|e| Error::io(out, "read the output folder", e))?;
-            if entries.next().is_none() || out.join("manifest.json").is_file() {
-                Ok(())
-            } else {
-                Err(Error::bad_input(
-                    Problem::new("exists, is not empty and holds no manifest.json: it is not an agentpack output")
-                        .file(out)
-                        .field("out")
-                        .hint("choose another --out, or empty the folder; agentpack only replaces its own outputs"),
-                ))
+            if entries.next().is_none() {
+                return Ok(());
             }
+            let not_ours = "choose another --out, or empty the folder; agentpack only replaces its own outputs";
+            if std::fs::symlink_metadata(out.join(crate::manifest::MANIFEST)).is_err() {
+                return Err(refuse(
+                    out,
+                    "exists, is not empty and holds no manifest.json: it is not an agentpack output",
+                    not_ours,
+                ));
+            }
+            let (_, manifest) = crate::manifest::read_manifest(out).map_err(|_| {
+                refuse(
+                    out,
+                    "holds a manifest.json that is not an agentpack manifest: it is not an agentpack output",
+                    not_ours,
+                )
+            })?;
+            let mut listed: std::collections::BTreeSet<String> =
+                manifest.outputs.into_iter().map(|o| o.path).collect();
+            listed.insert(crate::manifest::MANIFEST.into());
+            listed.insert(crate::manifest::SUMS.into());
+            let mut foreign = Vec::new();
+            for entry in walkdir::WalkDir::new(out).min_depth(1).sort_by_file_name() {
+                let entry = entry.map_err(|e| {
+                    Error::internal(format!(
+                        "cannot read the output folder {}: {e}",
+                        out.display()
+                    ))
+                })?;
+                if entry.file_type().is_dir() {
+                    continue;
+                }
+                let rel = entry.path().strip_prefix(out).unwrap_or(entry.path());
+                let rel = rel.to_string_lossy().replace('\\', "/");
+                if !listed.contains(&rel) {
+                    foreign.push(rel);
+                }
+            }
+            if foreign.is_empty() {
+                return Ok(());
+            }
+            let n = foreign.len();
+            foreign.truncate(5);
+            let more = if n > 5 {
+                format!(" and {} more", n - 5)
+            } else {
+                String::new()
+            };
+            Err(refuse(
+                out,
+                format!(
+                    "holds files its manifest does not list ({}{more}); a build would delete them",
+                    foreign.join(", ")
+                ),
+                "move them out of the output folder (or remove them), or choose another --out",
+            ))
         }
     }
 }
 
-impl Staging {
-    /// Lock OUT's parent and create a staging folder beside OUT.
-    pub fn begin(out: &Path) -> Result<Staging> {
-        check_replaceable(out)?;
-        let parent = match out.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        std::fs::create_dir_all(&parent)
-            .map_err(|e| Error::io(&parent, "create the output's parent folder", e))?;
-        let lock = File::open(&parent)
-            .map_err(|e| Error::io(&parent, "open the output's parent folder", e))?;
-        match lock.try_lock() {
-            Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => {
-                return Err(Error::bad_input(
-                    Problem::new("another agentpack build is writing into this folder")
-                        .file(&parent)
-                        .hint("wait for it to finish, or build into another folder"),
-                ))
-            }
-            Err(std::fs::TryLockError::Error(e)) => {
-                return Err(Error::io(&parent, "lock the output's parent folder", e))
+/// OUT is replaced as a whole: it must not hold an input, nor be the working folder or one
+/// of its parents.
+fn check_not_holding(out: &Path, inputs: &[PathBuf]) -> Result<()> {
+    let Ok(out_abs) = std::fs::canonicalize(out) else {
+        return Ok(()); // absent: holds nothing
+    };
+    if let Ok(cwd) = std::env::current_dir().and_then(std::fs::canonicalize) {
+        if cwd.starts_with(&out_abs) {
+            return Err(refuse(
+                out,
+                "is the working folder or one of its parents",
+                "build into a folder of its own, e.g. --out dist",
+            ));
+        }
+    }
+    for input in inputs {
+        if let Ok(abs) = std::fs::canonicalize(input) {
+            if abs.starts_with(&out_abs) {
+                return Err(refuse(
+                    out,
+                    format!("holds an input of this build ({})", input.display()),
+                    "keep policies, token files and installers outside the output folder: a build replaces it whole",
+                ));
             }
         }
+    }
+    Ok(())
+}
+
+impl Staging {
+    /// Lock OUT, check that it may be replaced and holds none of `inputs`, and create a
+    /// staging folder beside it.
+    pub fn begin(out: &Path, inputs: &[PathBuf]) -> Result<Staging> {
+        let lock = OutLock::acquire(out)?;
+        check_not_holding(out, inputs)?;
+        check_replaceable(out)?;
+        let parent = parent_of(out);
         let dir = tempfile::Builder::new()
             .prefix(&format!(".{}.staging-", out_name(out)))
             .tempdir_in(&parent)
@@ -282,8 +429,10 @@ impl Staging {
                     .map_err(|e| Error::io(&parent, "create a folder for the previous output", e))?
                     .keep();
                 // rename needs the target to be absent or an empty folder: it is empty.
-                std::fs::rename(&self.out, &old)
-                    .map_err(|e| Error::io(&self.out, "move the previous output aside", e))?;
+                if let Err(e) = std::fs::rename(&self.out, &old) {
+                    let _ = std::fs::remove_dir(&old);
+                    return Err(Error::io(&self.out, "move the previous output aside", e));
+                }
                 if let Err(e) = std::fs::rename(&staged, &self.out) {
                     let _ = std::fs::rename(&old, &self.out);
                     let _ = std::fs::remove_dir_all(&old);
@@ -312,7 +461,7 @@ mod tests {
     fn commit_replaces_and_drop_cleans_up() {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("dist");
-        let s = Staging::begin(&out).unwrap();
+        let s = Staging::begin(&out, &[]).unwrap();
         s.write_bytes(Path::new("a/b.txt"), b"1", 0o600).unwrap();
         s.commit().unwrap();
         assert_eq!(std::fs::read(out.join("a/b.txt")).unwrap(), b"1");
@@ -322,11 +471,31 @@ mod tests {
             .mode()
             & 0o777;
         assert_eq!(mode, 0o600);
-        std::fs::write(out.join("manifest.json"), "{}").unwrap();
+        // A previous agentpack output (its manifest lists what it holds) may be replaced.
+        let manifest = crate::manifest::Manifest::new(
+            0,
+            crate::manifest::ProductRef {
+                id: "p".into(),
+                display_name: "P".into(),
+                era: "e".into(),
+            },
+            &[],
+            vec![crate::manifest::OutputRecord {
+                path: "a/b.txt".into(),
+                size: 1,
+                sha256: String::new(),
+                kind: "k".into(),
+                platform: "any".into(),
+                policy: None,
+                secret: true,
+                placement: None,
+            }],
+        );
+        std::fs::write(out.join("manifest.json"), manifest.to_json()).unwrap();
         {
-            let s = Staging::begin(&out).unwrap();
+            let s = Staging::begin(&out, &[]).unwrap();
             s.write_bytes(Path::new("c.txt"), b"2", 0o644).unwrap();
-            // dropped without commit: OUT untouched, staging removed
+            // dropped without commit: OUT untouched, staging and lock file removed
         }
         assert!(out.join("a/b.txt").exists());
         let names: Vec<_> = std::fs::read_dir(dir.path())
@@ -334,6 +503,13 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names, vec![std::ffi::OsString::from("dist")]);
+
+        // A file the manifest does not list is somebody's: refused, named, kept.
+        std::fs::write(out.join("a/notes.txt"), "mine").unwrap();
+        let e = Staging::begin(&out, &[]).err().unwrap();
+        assert_eq!(e.exit_code(), 2);
+        assert!(e.to_string().contains("a/notes.txt"), "{e}");
+        assert!(out.join("a/notes.txt").exists());
     }
 
     #[test]
@@ -342,12 +518,51 @@ mod tests {
         let out = dir.path().join("home");
         std::fs::create_dir(&out).unwrap();
         std::fs::write(out.join("notes.txt"), "mine").unwrap();
-        assert_eq!(Staging::begin(&out).err().unwrap().exit_code(), 2);
+        assert_eq!(Staging::begin(&out, &[]).err().unwrap().exit_code(), 2);
+        // A manifest.json of another program does not make a folder ours.
+        std::fs::write(out.join("manifest.json"), r#"{"name":"my app"}"#).unwrap();
+        let e = Staging::begin(&out, &[]).err().unwrap();
+        assert!(e.to_string().contains("not an agentpack manifest"), "{e}");
+        assert!(out.join("notes.txt").exists());
+
         let out2 = dir.path().join("dist");
-        let first = Staging::begin(&out2).unwrap();
-        let second = Staging::begin(&out2).err().unwrap();
+        let first = Staging::begin(&out2, &[]).unwrap();
+        let second = Staging::begin(&out2, &[]).err().unwrap();
         assert!(second.to_string().contains("another agentpack build"));
+        // A sibling output folder is not blocked.
+        let sibling = Staging::begin(&dir.path().join("dist2"), &[]).unwrap();
         drop(first);
-        assert!(Staging::begin(&out2).is_ok());
+        drop(sibling);
+        assert!(Staging::begin(&out2, &[]).is_ok());
+    }
+
+    #[test]
+    fn refuses_outputs_holding_inputs_or_the_working_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("dist");
+        std::fs::create_dir(&out).unwrap();
+        let input = out.join("policy.yaml");
+        std::fs::write(&input, "name: x").unwrap();
+        let e = check_not_holding(&out, std::slice::from_ref(&input))
+            .err()
+            .unwrap();
+        assert!(e.to_string().contains("holds an input"), "{e}");
+        assert!(check_not_holding(&out, &[dir.path().join("elsewhere.yaml")]).is_ok());
+        let cwd = std::env::current_dir().unwrap();
+        let e = check_not_holding(&cwd, &[]).err().unwrap();
+        assert!(e.to_string().contains("working folder"), "{e}");
+        let e = check_not_holding(Path::new("/"), &[]).err().unwrap();
+        assert!(e.to_string().contains("working folder"), "{e}");
+    }
+
+    #[test]
+    fn a_symlinked_out_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real");
+        std::fs::create_dir(&real).unwrap();
+        let link = dir.path().join("dist");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        let e = Staging::begin(&link, &[]).err().unwrap();
+        assert!(e.to_string().contains("symbolic link"), "{e}");
     }
 }

@@ -4,7 +4,6 @@ use crate::error::{Error, Problem, Problems, Result};
 use crate::policy::{self, LoadOptions};
 use crate::product::Products;
 use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 pub fn check(
@@ -40,18 +39,56 @@ pub fn check(
     Ok(0)
 }
 
-/// Write `data` to `path` with mode 0600 (it holds the token).
-fn write_secret(path: &Path, data: &[u8]) -> Result<()> {
-    let tmp = path.with_extension("agentpack-tmp");
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&tmp)
-        .map_err(|e| Error::io(&tmp, "create", e))?;
-    f.write_all(data).map_err(|e| Error::io(&tmp, "write", e))?;
-    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, "write", e))
+/// Write `data` to `path` atomically with `mode`: through a fresh, unpredictable temporary
+/// file beside it (created 0600, never an existing file or link), renamed into place. On any
+/// failure the temporary file is removed.
+fn write_file(path: &Path, data: &[u8], mode: u32) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".agentpack-")
+        .tempfile_in(dir)
+        .map_err(|e| Error::io(dir, "create a file in", e))?;
+    tmp.write_all(data)
+        .map_err(|e| Error::io(tmp.path(), "write", e))?;
+    tmp.as_file()
+        .set_permissions(std::fs::Permissions::from_mode(mode))
+        .map_err(|e| Error::io(tmp.path(), "set permissions of", e))?;
+    tmp.persist(path)
+        .map_err(|e| Error::io(path, "write", e.error))?;
+    Ok(())
+}
+
+/// `target` relative to the folder `from` (both made absolute), for `token_file`, which is
+/// read relative to the policy file's folder.
+fn relative_to(target: &Path, from: &Path) -> PathBuf {
+    let abs = |p: &Path| {
+        let p = if p.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            p
+        };
+        std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
+    };
+    let name = target.file_name().map(PathBuf::from).unwrap_or_default();
+    let target_dir = abs(target.parent().unwrap_or(Path::new(".")));
+    let from = abs(from);
+    let common = target_dir
+        .components()
+        .zip(from.components())
+        .take_while(|(a, b)| a == b)
+        .count();
+    let mut rel = PathBuf::new();
+    for _ in from.components().skip(common) {
+        rel.push("..");
+    }
+    for c in target_dir.components().skip(common) {
+        rel.push(c);
+    }
+    rel.join(name)
 }
 
 pub fn import(args: ImportArgs, profiles: Option<&Path>, json: bool) -> Result<i32> {
@@ -104,47 +141,66 @@ pub fn import(args: ImportArgs, profiles: Option<&Path>, json: bool) -> Result<i
             e
         })?;
 
-    if let Some(out) = &args.output {
-        write_secret(out, full.as_bytes())?;
-        if json {
-            print_json(&serde_json::json!({ "ok": true, "written": out, "policy": policy }));
-        } else {
-            eprintln!("wrote {} (holds the token; mode 0600)", out.display());
-        }
-        return Ok(0);
-    }
-    // On stdout the token is never printed: it goes to a file or an environment variable.
+    // Where the token goes: inline only in a 0600 file of its own; otherwise a token file
+    // (0600) or an environment variable, and the policy holds no secret.
     let default_var = format!(
         "AGENTPACK_TOKEN_{}",
         args.name.to_ascii_uppercase().replace('-', "_")
     );
-    let text = match &args.token_file {
-        Some(tf) => {
-            write_secret(tf, format!("{}\n", policy.token.expose()).as_bytes())?;
-            policy::render_policy_yaml(
-                &args.name,
-                &args.product,
-                &organization,
-                &imported,
-                policy::TokenOut::File(&tf.to_string_lossy()),
+    let render = |token: policy::TokenOut| {
+        policy::render_policy_yaml(&args.name, &args.product, &organization, &imported, token)
+    };
+    let mut notes = Vec::new();
+    let (text, secret) = match (&args.token_file, &args.token_env, &args.output) {
+        (Some(tf), _, out) => {
+            write_file(tf, format!("{}\n", policy.token.expose()).as_bytes(), 0o600)?;
+            // token_file is read relative to the policy file's folder.
+            let reference = match out {
+                Some(o) => relative_to(tf, o.parent().unwrap_or(Path::new("."))),
+                None => {
+                    let abs = std::fs::canonicalize(tf).unwrap_or_else(|_| tf.clone());
+                    notes.push("token_file is written as an absolute path: with -o FILE it is relative to the policy's folder".to_string());
+                    abs
+                }
+            };
+            notes.push(format!("wrote the token to {} (mode 0600)", tf.display()));
+            (
+                render(policy::TokenOut::File(&reference.to_string_lossy())),
+                false,
             )
         }
-        None => {
-            let var = args.token_env.as_deref().unwrap_or(&default_var);
-            eprintln!("note: the token is not printed; set {var} to it (or use -o FILE / --token-file FILE)");
-            policy::render_policy_yaml(
-                &args.name,
-                &args.product,
-                &organization,
-                &imported,
-                policy::TokenOut::Env(var),
-            )
+        (None, Some(var), _) => (render(policy::TokenOut::Env(var)), false),
+        (None, None, Some(_)) => (full.clone(), true),
+        (None, None, None) => {
+            notes.push(format!("the token is not printed; set {default_var} to it (or use -o FILE / --token-file FILE)"));
+            (render(policy::TokenOut::Env(&default_var)), false)
         }
     };
+    if let Some(out) = &args.output {
+        write_file(out, text.as_bytes(), if secret { 0o600 } else { 0o644 })?;
+        if secret {
+            notes.push(format!(
+                "wrote {} (holds the token; mode 0600)",
+                out.display()
+            ));
+        } else {
+            notes.push(format!("wrote {}", out.display()));
+        }
+    }
     if json {
-        print_json(&serde_json::json!({ "ok": true, "policy_yaml": text }));
+        let mut report = serde_json::json!({ "ok": true, "policy": policy, "notes": notes });
+        match &args.output {
+            Some(out) => report["written"] = serde_json::json!(out),
+            None => report["policy_yaml"] = serde_json::json!(text),
+        }
+        print_json(&report);
     } else {
-        out_raw!("{text}");
+        for n in &notes {
+            eprintln!("note: {n}");
+        }
+        if args.output.is_none() {
+            out_raw!("{text}");
+        }
     }
     Ok(0)
 }

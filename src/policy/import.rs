@@ -61,11 +61,11 @@ fn source_value(source: Source, value: &str) -> std::result::Result<String, Stri
         Source::Registration => match value.to_ascii_lowercase().as_str() {
             "true" => Ok("silent".into()),
             "false" => Ok("manual".into()),
-            _ => Err(format!("expected true or false, found '{value}'")),
+            _ => Err(format!("expected true or false, found '{}'", shown(value))),
         },
         Source::Cloaked => match value.to_ascii_lowercase().as_str() {
             "true" | "false" => Ok(value.to_ascii_lowercase()),
-            _ => Err(format!("expected true or false, found '{value}'")),
+            _ => Err(format!("expected true or false, found '{}'", shown(value))),
         },
         _ => Ok(value.to_string()),
     }
@@ -104,7 +104,7 @@ pub fn import_windows_args(args: &str, product: &Product) -> Result<ImportedValu
             return Err(bad(
                 format!(
                     "'{}' is neither NAME=VALUE nor an msiexec option",
-                    truncate(tok)
+                    shown(tok)
                 ),
                 "paste the arguments exactly as the console shows them",
             ));
@@ -117,7 +117,7 @@ pub fn import_windows_args(args: &str, product: &Product) -> Result<ImportedValu
                     bad(
                         format!(
                             "'{}' inside {} is not KEY=VALUE",
-                            truncate(pair),
+                            shown(pair),
                             windows.packed_property
                         ),
                         "keys are joined with '&' as KEY=VALUE",
@@ -131,7 +131,11 @@ pub fn import_windows_args(args: &str, product: &Product) -> Result<ImportedValu
                     })
                     .ok_or_else(|| {
                         bad(
-                            format!("unknown key '{k}' inside {}", windows.packed_property),
+                            format!(
+                                "unknown key '{}' inside {}",
+                                shown(k),
+                                windows.packed_property
+                            ),
                             &known_hint(product),
                         )
                     })?;
@@ -155,7 +159,7 @@ pub fn import_windows_args(args: &str, product: &Product) -> Result<ImportedValu
             continue;
         }
         return Err(bad(
-            format!("unknown property '{name}'"),
+            format!("unknown property '{}'", shown(name)),
             &known_hint(product),
         ));
     }
@@ -191,10 +195,23 @@ fn known_hint(product: &Product) -> String {
     format!("{} knows {}", product.display_name, names.join(", "))
 }
 
-/// Never echo long input back (it may hold the token).
-fn truncate(s: &str) -> String {
-    if s.contains(|c: char| c.is_ascii_hexdigit()) && s.len() > 24 {
-        format!("{}…", s.chars().take(16).collect::<String>())
+/// Input as quoted back in a message: never a token, whole or in part. A word that holds a
+/// run of 8 or more hex digits and dashes (a token, or a piece of one) is described by its
+/// length only; anything else is shown, cut to 40 characters.
+fn shown(s: &str) -> String {
+    let mut run = 0;
+    let token_like = s.chars().any(|c| {
+        run = if c.is_ascii_hexdigit() || c == '-' {
+            run + 1
+        } else {
+            0
+        };
+        run >= 8
+    });
+    if token_like {
+        format!("<{} characters, not shown>", s.chars().count())
+    } else if s.chars().count() > 40 {
+        format!("{}…", s.chars().take(40).collect::<String>())
     } else {
         s.to_string()
     }
@@ -294,7 +311,7 @@ pub fn render_policy_yaml(
     token: TokenOut,
 ) -> String {
     let q = |s: &str| serde_json::to_string(s).unwrap_or_default();
-    let mut y = String::from("# Imported by agentpack from the vendor console's arguments.\n");
+    let mut y = String::from("# Imported by agentpack from the deployment policy's values (console arguments or deploy.properties).\n");
     y += &format!(
         "name: {}\nproduct: {}\norganization: {}\n",
         q(name),

@@ -59,7 +59,21 @@ fn read_token_file(file: &Path) -> std::result::Result<String, String> {
             file.display()
         ));
     }
-    String::from_utf8(bytes).map_err(|_| format!("{} is not UTF-8 text", file.display()))
+    let text =
+        String::from_utf8(bytes).map_err(|_| format!("{} is not UTF-8 text", file.display()))?;
+    Ok(text
+        .strip_prefix('\u{feff}')
+        .map(str::to_string)
+        .unwrap_or(text))
+}
+
+/// A token written where a variable name or a path belongs: say so without echoing it.
+fn looks_like_a_token(expected: &str) -> Violation {
+    Violation {
+        message: format!("holds what looks like the token itself, not {expected}"),
+        hint: "write the token as `token: <uuid>`, or name the variable or file that holds it"
+            .into(),
+    }
 }
 
 struct Checker<'a> {
@@ -67,6 +81,8 @@ struct Checker<'a> {
     entries: BTreeMap<String, Entry>,
     opts: &'a LoadOptions<'a>,
     problems: Problems,
+    /// The token file read, if any (a build refuses to replace an OUT holding an input).
+    token_file: Option<std::path::PathBuf>,
 }
 
 impl<'a> Checker<'a> {
@@ -93,6 +109,7 @@ impl<'a> Checker<'a> {
             entries,
             opts,
             problems,
+            token_file: None,
         }
     }
 
@@ -255,6 +272,13 @@ impl<'a> Checker<'a> {
             }
             Some("token_env") => {
                 let var = self.string("token_env")?;
+                if validate::check_token(var.trim()).is_ok() {
+                    self.problem(
+                        "token_env",
+                        looks_like_a_token("the name of an environment variable"),
+                    );
+                    return None;
+                }
                 match (self.opts.env)(&var) {
                     Some(v) if !v.trim().is_empty() => ("token_env", v.trim().to_string()),
                     _ => {
@@ -273,10 +297,17 @@ impl<'a> Checker<'a> {
             }
             Some(_) => {
                 let rel = self.string("token_file")?;
+                if validate::check_token(rel.trim()).is_ok() {
+                    self.problem("token_file", looks_like_a_token("a file's path"));
+                    return None;
+                }
                 let base = self.path.parent().unwrap_or(Path::new("."));
                 let file = base.join(&rel);
                 match read_token_file(&file) {
-                    Ok(t) => ("token_file", t.trim().to_string()),
+                    Ok(t) => {
+                        self.token_file = Some(file);
+                        ("token_file", t.trim().to_string())
+                    }
                     Err(message) => {
                         self.problem("token_file", Violation {
                             message,
@@ -295,7 +326,8 @@ impl<'a> Checker<'a> {
             self.problem(key, v);
             return None;
         }
-        Some(Secret::new(value))
+        // The vendor writes tokens in lowercase; the same UUID in capitals is the same token.
+        Some(Secret::new(value.to_ascii_lowercase()))
     }
 
     fn run(mut self) -> Result<Policy> {
@@ -458,6 +490,7 @@ impl<'a> Checker<'a> {
                 cloaked,
                 scope,
                 source: self.path.to_path_buf(),
+                token_file: self.token_file.take(),
             }),
             _ => Err(Error::internal(format!(
                 "{}: validation passed with a field unset",

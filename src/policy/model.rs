@@ -58,6 +58,9 @@ pub struct Policy {
     pub scope: Scope,
     /// The file it came from.
     pub source: PathBuf,
+    /// The `token_file` it read, resolved against the policy's folder.
+    #[serde(skip)]
+    pub token_file: Option<PathBuf>,
 }
 
 impl Policy {

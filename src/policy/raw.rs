@@ -47,17 +47,25 @@ fn too_deep(text: &str) -> Option<usize> {
     let mut line = 1;
     let mut quote: Option<char> = None;
     let mut comment = false;
+    let mut escaped = false;
+    let mut prev = '\n';
     for c in text.chars() {
+        let before = std::mem::replace(&mut prev, c);
         match (c, quote) {
             ('\n', _) => {
                 line += 1;
                 comment = false;
+                escaped = false;
             }
             _ if comment => {}
+            // In double quotes a backslash escapes the next character (`\"` does not close).
+            (_, Some('"')) if escaped => escaped = false,
+            ('\\', Some('"')) => escaped = true,
             (q, Some(open)) if q == open => quote = None,
             (_, Some(_)) => {}
             ('"' | '\'', None) => quote = Some(c),
-            ('#', None) => comment = true,
+            // `#` starts a comment only at the start of a line or after white space.
+            ('#', None) if before.is_whitespace() => comment = true,
             ('[' | '{', None) => {
                 depth += 1;
                 if depth > MAX_DEPTH {
@@ -141,8 +149,38 @@ pub fn parse(text: &str, json: bool) -> Result<Vec<Entry>, Problem> {
     Ok(entries)
 }
 
+/// A top-level key written twice in block style (`key:` at the start of a line), with the
+/// lines of both: the YAML parser reports duplicates at the mapping's first line only.
+fn duplicate_block_key(text: &str) -> Option<(String, usize, usize)> {
+    let mut seen = std::collections::HashMap::new();
+    for (i, l) in text.lines().enumerate() {
+        if l.starts_with([' ', '\t', '#', '-']) {
+            continue;
+        }
+        let Some((k, _)) = l.split_once(':') else {
+            continue;
+        };
+        let k = k.trim().trim_matches(['"', '\'']);
+        if k.is_empty() {
+            continue;
+        }
+        if let Some(first) = seen.insert(k.to_string(), i + 1) {
+            return Some((k.to_string(), first, i + 1));
+        }
+    }
+    None
+}
+
 fn parse_yaml(text: &str) -> Result<Vec<Entry>, Problem> {
     let value: serde_norway::Value = serde_norway::from_str(text).map_err(|e| {
+        if e.to_string().contains("duplicate entry") {
+            if let Some((key, first, second)) = duplicate_block_key(text) {
+                return Problem::new(format!("key '{key}' appears twice (first at line {first})"))
+                    .field(key)
+                    .line(Some(second))
+                    .hint("keep one of them");
+            }
+        }
         Problem::new(format!(
             "not valid YAML: {}",
             strip_location(&e.to_string())
@@ -274,14 +312,32 @@ mod tests {
 
     #[test]
     fn duplicate_keys_are_reported_in_both_syntaxes() {
-        let y = parse("name: a\nname: b\n", false).unwrap_err();
-        assert!(
-            y.message.contains("name") || y.message.contains("duplicate"),
-            "{}",
-            y.message
-        );
+        let y = parse("# c\nname: a\ntoken: x\nname: b\n", false).unwrap_err();
+        assert_eq!(y.message, "key 'name' appears twice (first at line 2)");
+        assert_eq!((y.line, y.field.as_deref()), (Some(4), Some("name")));
         let j = parse("{\"name\": \"a\",\n\"name\": \"b\"}", true).unwrap_err();
         assert!(j.message.contains("appears twice"), "{}", j.message);
+    }
+
+    #[test]
+    fn nesting_is_counted_outside_quotes_and_comments_only() {
+        let braces = "{".repeat(MAX_DEPTH + 1);
+        // Inside quotes (with escaped quotes before), or in a comment: text, not nesting.
+        for ok in [
+            format!("organization: \"a\\\"\\\"{braces}\"\n"),
+            format!("organization: 'it''s {braces}'\n"),
+            format!("name: x # {braces}\n"),
+        ] {
+            assert_eq!(too_deep(&ok), None, "{ok}");
+        }
+        // A `#` inside a word does not start a comment: the nesting after it counts.
+        let hidden = format!("x#: {}\n", "[".repeat(MAX_DEPTH + 1));
+        assert_eq!(too_deep(&hidden), Some(1));
+        assert_eq!(
+            too_deep(&format!("a: \"\\\\\" {braces}")),
+            Some(1),
+            "an escaped backslash ends"
+        );
     }
 
     #[test]

@@ -76,22 +76,44 @@ fn split_url(url: &str) -> Option<(&str, &str, Option<&str>)> {
     }
 }
 
+/// A DNS name (labels of letters, digits and inner '-', joined by '.', an optional final '.')
+/// or an IP address; an IPv6 address in brackets.
+fn valid_host(host: &str) -> bool {
+    if let Some(inner) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        return inner.parse::<std::net::Ipv6Addr>().is_ok();
+    }
+    let name = host.strip_suffix('.').unwrap_or(host);
+    !name.is_empty()
+        && name.len() <= 253
+        && name.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        })
+}
+
 fn check_host_port(host: &str, port: Option<&str>) -> Result<(), Violation> {
-    let host_ok = !host.is_empty()
-        && (host.starts_with('[')
-            || host
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.'));
-    if !host_ok {
+    if !valid_host(host) {
         return Err(v(
             "has no valid host name",
             "write it as https://host.example.com or https://host.example.com:4285",
         ));
     }
     if let Some(p) = port {
-        if !p.parse::<u16>().is_ok_and(|n| n > 0) {
+        let ok = !p.is_empty()
+            && p.len() <= 5
+            && p.chars().all(|c| c.is_ascii_digit())
+            && p.parse::<u16>().is_ok_and(|n| n > 0);
+        if !ok {
+            let shown = if p.chars().count() > 8 || p.contains(|c: char| c.is_control()) {
+                format!("({} characters)", p.chars().count())
+            } else {
+                format!("'{p}'")
+            };
             return Err(v(
-                format!("has an invalid port '{p}'"),
+                format!("has an invalid port {shown}"),
                 "the port is a number from 1 to 65535 (4285 on premises)",
             ));
         }
@@ -188,6 +210,26 @@ mod tests {
         assert!(check_deployment_url("https://[::1]:4285/").is_ok());
         assert!(check_deployment_url("http://host").is_err());
         assert!(check_deployment_url("https://").is_err());
+        for bad in [
+            "https://[]",
+            "https://[$(touch${IFS}x)]:4285",
+            "https://[::1",
+            "https://....",
+            "https://a..b",
+            "https://-a.example.com",
+            "https://host:+443",
+            "https://host:",
+            "https://host:0",
+            "https://host:65536",
+        ] {
+            assert!(check_deployment_url(bad).is_err(), "{bad}");
+        }
+        assert!(check_deployment_url("https://host.example.com.:4285").is_ok());
+        assert!(check_deployment_url("https://10.0.0.1").is_ok());
+        let e = check_deployment_url("https://h:0fb12341-246b-448d-b07f-c6573ad5ad02")
+            .err()
+            .unwrap();
+        assert!(!e.message.contains("0fb12341"), "{}", e.message);
         assert!(check_deployment_url("https://host:99999").is_err());
         assert!(check_deployment_url("https://user@host").is_err());
         assert!(check_deployment_url("host.example.com").is_err());

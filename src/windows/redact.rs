@@ -36,56 +36,12 @@ pub fn redact(text: &str, token_keys: &[String]) -> String {
             _ => part.to_string(),
         })
         .collect();
-    mask_bare_uuids(&packed.join("&"))
+    crate::secret::mask_uuids(&packed.join("&")).into_owned()
 }
 
 /// Whether `redact` would change `text`.
 pub fn holds_token(text: &str, token_keys: &[String]) -> bool {
     redact(text, token_keys) != text
-}
-
-fn is_uuid_at(b: &[u8], i: usize) -> bool {
-    const GROUPS: [usize; 5] = [8, 4, 4, 4, 12];
-    let mut at = i;
-    for (n, len) in GROUPS.iter().enumerate() {
-        if n > 0 {
-            if b.get(at) != Some(&b'-') {
-                return false;
-            }
-            at += 1;
-        }
-        if !b
-            .get(at..at + len)
-            .is_some_and(|g| g.iter().all(u8::is_ascii_hexdigit))
-        {
-            return false;
-        }
-        at += len;
-    }
-    // Not part of a longer hex run.
-    !b.get(at)
-        .is_some_and(|c| c.is_ascii_hexdigit() || *c == b'-')
-}
-
-fn mask_bare_uuids(text: &str) -> String {
-    let b = text.as_bytes();
-    let mut out = String::with_capacity(text.len());
-    let mut i = 0;
-    let mut last = 0;
-    while i < b.len() {
-        let starts_word =
-            i == 0 || !(b[i - 1].is_ascii_hexdigit() || b[i - 1] == b'-' || b[i - 1] == b'{');
-        if starts_word && is_uuid_at(b, i) {
-            out.push_str(&text[last..i]);
-            out.push_str(REDACTED);
-            i += 36;
-            last = i;
-        } else {
-            i += 1;
-        }
-    }
-    out.push_str(&text[last..]);
-    out
 }
 
 #[cfg(test)]

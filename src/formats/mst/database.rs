@@ -237,7 +237,8 @@ fn load(path: &Path, file: File) -> Result<Database, MstError> {
     let bad = |msg: String| MstError::bad_database(path, msg);
     let mut comp = cfb::CompoundFile::open(file).map_err(|e| {
         bad(format!(
-            "not a Windows Installer database (not a valid compound file: {e})"
+            "not a Windows Installer database (not a valid compound file: {})",
+            super::error::cfb_reason(&e)
         ))
     })?;
     let clsid = comp.root_entry().clsid().hyphenated().to_string();

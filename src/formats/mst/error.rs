@@ -19,6 +19,20 @@ pub enum ErrorKind {
     Internal,
 }
 
+/// A compound-file reader's error, shown without the bytes it quotes (a file given by mistake,
+/// such as a token file, would have its first bytes echoed).
+pub(crate) fn cfb_reason(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    if text.contains("magic number") {
+        "it does not start with the compound-file signature D0 CF 11 E0 A1 B1 1A E1".into()
+    } else {
+        match text.find(": [") {
+            Some(i) => text[..i].to_string(),
+            None => text,
+        }
+    }
+}
+
 /// Error from reading databases, building change sets or writing/reading transforms.
 #[derive(Debug)]
 pub struct MstError {

@@ -46,8 +46,12 @@ pub fn read_transform(bytes: &[u8], base: Option<&Database>) -> Result<Transform
 
 fn decode(bytes: &[u8], base: Option<&Database>) -> Result<TransformDump, MstError> {
     let bad = MstError::bad_transform;
-    let mut comp = cfb::CompoundFile::open(Cursor::new(bytes))
-        .map_err(|e| bad(format!("not a transform (not a valid compound file: {e})")))?;
+    let mut comp = cfb::CompoundFile::open(Cursor::new(bytes)).map_err(|e| {
+        bad(format!(
+            "not a transform (not a valid compound file: {})",
+            super::error::cfb_reason(&e)
+        ))
+    })?;
     let clsid = *comp.root_entry().clsid();
     if clsid != CLSID_TRANSFORM {
         return Err(bad(format!(
