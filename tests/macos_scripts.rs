@@ -137,13 +137,111 @@ fn jamf_params_script_holds_no_token_and_matches_the_embedded_output() {
     };
     let run = run_sh(&script, |vol| args(vol, TOKEN));
     assert_writes_exactly(&run, &b.props());
-    // Uppercase token: accepted and written as given.
-    let upper = TOKEN.to_uppercase();
+    // Uppercase, and pasted with spaces around it: the same token, written as the build would.
+    let upper = format!(" {}\t", TOKEN.to_uppercase());
     let run = run_sh(&script, |vol| args(vol, &upper));
+    assert_writes_exactly(&run, &b.props());
+}
+
+/// With the hostile policy the script's built-in values (URLs holding quotes, `$()`, backticks,
+/// `\` and non-ASCII, which the checks of typed-in parameters refuse) are used as built: the
+/// written file equals the embedded build's deploy.properties byte for byte.
+#[test]
+fn jamf_params_defaults_of_a_hostile_policy_are_written_as_built() {
+    let b = Built::new(true, &["--jamf-params"]);
+    let script = b.jamf_script();
+    let run = run_sh(&script, |vol| {
+        let mut v = vec![
+            vol.to_string(),
+            "mac".into(),
+            "user".into(),
+            "".into(),
+            TOKEN.into(),
+        ];
+        v.extend(std::iter::repeat_n(String::new(), 6));
+        v
+    });
+    assert_writes_exactly(&run, &b.props());
+    // `none` clears an optional value that has a built-in default.
+    let run = run_sh(&script, |vol| {
+        let mut v = vec![
+            vol.to_string(),
+            "mac".into(),
+            "user".into(),
+            "".into(),
+            TOKEN.into(),
+        ];
+        v.extend(["", "none", "", ""].map(String::from));
+        v
+    });
     assert!(run.ok, "{}", run.stderr);
-    assert!(String::from_utf8(run.written(PROPS_PATH).unwrap().0)
-        .unwrap()
-        .contains(&upper));
+    let text = String::from_utf8(run.written(PROPS_PATH).unwrap().0).unwrap();
+    assert!(
+        text.contains("DEPLOYMENT_URL=") && !text.contains("PROXY_URL="),
+        "{text}"
+    );
+    run.assert_nothing_ran();
+}
+
+/// Every package the Jamf policy installs has a package record of that name (Jamf resolves a
+/// policy's packages by name), and the config package comes first by priority and, should the
+/// priorities be left at Jamf's default, by name too.
+#[test]
+fn the_jamf_policy_names_the_packages_its_records_create() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write_policy(dir.path(), "zz-last", &[]);
+    let out = dir.path().join("dist");
+    let pkg = common::fixture("pkg/vendor-crashplan-component.pkg");
+    build(
+        &[&p],
+        &out,
+        &["--pkg", pkg.to_str().unwrap(), "--wrap-vendor"],
+    );
+    let jamf = out.join("zz-last/jamf");
+    let policy = std::fs::read_to_string(jamf.join("classic/policy.xml")).unwrap();
+    let names: Vec<String> = policy
+        .split("<package>")
+        .skip(1)
+        .map(|s| {
+            s.split("<name>")
+                .nth(1)
+                .unwrap()
+                .split("</name>")
+                .next()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(names.len(), 2, "{policy}");
+    let mut records = std::collections::BTreeMap::new();
+    for f in std::fs::read_dir(jamf.join("api")).unwrap() {
+        let f = f.unwrap().path();
+        if f.file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("package-")
+        {
+            let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&f).unwrap()).unwrap();
+            assert_eq!(v["packageName"], v["fileName"], "{}", f.display());
+            assert!(out
+                .join("zz-last/macos")
+                .join(v["fileName"].as_str().unwrap())
+                .is_file());
+            records.insert(
+                v["packageName"].as_str().unwrap().to_string(),
+                v["priority"].as_u64().unwrap(),
+            );
+        }
+    }
+    for n in &names {
+        assert!(
+            records.contains_key(n),
+            "the policy installs {n}, which no record creates: {records:?}"
+        );
+    }
+    let config = &names[0];
+    assert!(config.ends_with("-config.pkg"), "{names:?}");
+    assert!(records[config] < records[&names[1]], "{records:?}");
 }
 
 #[test]
@@ -164,9 +262,8 @@ fn jamf_params_are_checked_before_anything_is_written() {
     };
     let bad = [
         (4, "https://console.example.com\nDEPLOYMENT_POLICY_TOKEN=x"),
-        (4, "https://h.example.com/$(touch${IFS}MARK)"),
         (4, "https://h.example.com/a b"),
-        (4, "https://h.example.com/`touch MARK`"),
+        (4, "https://h.example.com/a\\b"),
         (4, "https://h.example.com/ä"),
         (4, "http://plain.example.com"),
         (5, ""),
@@ -192,15 +289,19 @@ fn jamf_params_are_checked_before_anything_is_written() {
         run.assert_nothing_ran();
     }
     // A value with shell syntax that passes the checks is written literally, not run.
-    let odd = "https://h.example.com/$(id)*;x?a=b&c=%41!";
-    let run = run_sh(&script, with(4, odd));
-    assert!(run.ok, "{}", run.stderr);
-    let text = String::from_utf8(run.written(PROPS_PATH).unwrap().0).unwrap();
-    assert!(
-        text.starts_with(&format!("DEPLOYMENT_URL={odd}\n")),
-        "{text}"
-    );
-    run.assert_nothing_ran();
+    for odd in [
+        "https://h.example.com/$(id)*;x?a=b&c=%41!",
+        "https://h.example.com/$(touch${IFS}MARK)/`touch${IFS}MARK`/'q'\"<x>|^{}[::1]",
+    ] {
+        let run = run_sh(&script, with(4, odd));
+        assert!(run.ok, "{}", run.stderr);
+        let text = String::from_utf8(run.written(PROPS_PATH).unwrap().0).unwrap();
+        assert!(
+            text.starts_with(&format!("DEPLOYMENT_URL={odd}\n")),
+            "{text}"
+        );
+        run.assert_nothing_ran();
+    }
 }
 
 #[test]
@@ -211,10 +312,15 @@ fn shellcheck_is_clean_on_every_script() {
     };
     let hostile = Built::new(true, &[]);
     let params = Built::new(false, &["--jamf-params"]);
+    let hostile_params = Built::new(true, &["--jamf-params"]);
     let scripts = [
         ("preinstall", hostile.preinstall()),
         ("jamf embedded", hostile.jamf_script()),
         ("jamf params", params.jamf_script()),
+        (
+            "jamf params, hostile defaults",
+            hostile_params.jamf_script(),
+        ),
     ];
     let zsh = common::program("shellcheck_is_clean_on_every_script", "zsh");
     for (what, text) in scripts {

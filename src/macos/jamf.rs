@@ -89,8 +89,8 @@ pub fn api_script(policy: &Policy, product: &Product, s: &ScriptRecord) -> Resul
 pub struct PackageRecord {
     /// `config`, `vendor` or `wrapped`: names the JSON file.
     pub role: &'static str,
+    /// Also the package's name in Jamf, which policies refer to it by (as JamfUploader does).
     pub file_name: String,
-    pub display_name: String,
     pub info: String,
     pub priority: u8,
     pub sha3_512: String,
@@ -98,7 +98,7 @@ pub struct PackageRecord {
 
 pub fn api_package(p: &PackageRecord) -> Result<Vec<u8>> {
     to_json(&json!({
-        "packageName": p.display_name,
+        "packageName": p.file_name,
         "fileName": p.file_name,
         "info": p.info,
         "notes": "Built by agentpack. fileName must equal the uploaded file's name.",

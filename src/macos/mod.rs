@@ -51,10 +51,9 @@ pub fn render(ctx: &Context) -> Result<Vec<Artifact>> {
     let mut records = vec![jamf::PackageRecord {
         role: "config",
         file_name: config.file_name.clone(),
-        display_name: format!("{} configuration ({name})", product.display_name),
         info: format!(
-            "Writes deploy.properties for policy {name}; holds the deployment token. Version {}.",
-            config.version
+            "{} configuration for policy {name}: writes deploy.properties; holds the deployment token. Version {}.",
+            product.display_name, config.version
         ),
         priority: jamf::CONFIG_PRIORITY,
         sha3_512: config_sha3,
@@ -73,8 +72,10 @@ pub fn render(ctx: &Context) -> Result<Vec<Artifact>> {
         records.push(jamf::PackageRecord {
             role: "vendor",
             file_name: pkg.file_name.clone(),
-            display_name: product.display_name.clone(),
-            info: format!("{}'s installer, unmodified.", product.vendor),
+            info: format!(
+                "{}'s installer for {}, unmodified.",
+                product.vendor, product.display_name
+            ),
             priority: jamf::VENDOR_PRIORITY,
             sha3_512: pkg.sha3_512.clone(),
         });
@@ -96,8 +97,7 @@ pub fn render(ctx: &Context) -> Result<Vec<Artifact>> {
         let record = jamf::PackageRecord {
             role: "wrapped",
             file_name: file_name.clone(),
-            display_name: format!("{} with configuration ({name})", product.display_name),
-            info: "The vendor package and deploy.properties in one unsigned package; holds the deployment token.".into(),
+            info: format!("{} with the configuration of policy {name}: the vendor package and deploy.properties in one unsigned package; holds the deployment token.", product.display_name),
             priority: jamf::VENDOR_PRIORITY,
             sha3_512: String::new(),
         };

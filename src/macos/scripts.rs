@@ -55,6 +55,8 @@ pub struct JamfParam {
     required: bool,
     /// The policy's value, used when the parameter is empty (never the token).
     default: Option<String>,
+    /// `default` as written after `KEY=` in deploy.properties (escaped like the embedded file).
+    default_escaped: Option<String>,
     var: String,
     arg: String,
     #[serde(rename = "ref")]
@@ -84,7 +86,7 @@ pub fn jamf_params(policy: &Policy, product: &Product) -> Result<Vec<JamfParam>>
             .hint("build without --jamf-params"),
         ));
     }
-    Ok(props
+    props
         .iter()
         .zip(4u8..)
         .map(|(d, number)| {
@@ -95,22 +97,31 @@ pub fn jamf_params(policy: &Policy, product: &Product) -> Result<Vec<JamfParam>>
                 .flatten();
             let label = match (&default, d.from) {
                 (_, Source::Token) => format!("{} ({what}, required)", d.name),
+                (Some(v), _) if !required => {
+                    format!("{} ({what}; empty = {v}; none = not set)", d.name)
+                }
                 (Some(v), _) => format!("{} ({what}; empty = {v})", d.name),
                 (None, _) => format!("{} ({what}; empty = not set)", d.name),
             };
-            JamfParam {
+            let default_escaped = default
+                .as_deref()
+                .map(crate::formats::quote::java_properties_value)
+                .transpose()
+                .map_err(|e| Error::internal(format!("{}: {e}", d.name)))?;
+            Ok(JamfParam {
                 number,
                 name: d.name.clone(),
                 label,
                 kind,
-                required: required && default.is_none(),
+                required,
                 default,
+                default_escaped,
                 var: format!("p{number}"),
                 arg: format!("${{{number}:-}}"),
                 reference: format!("$p{number}"),
-            }
+            })
         })
-        .collect())
+        .collect()
 }
 
 /// The Jamf script: values embedded (`params` empty) or read from parameters.

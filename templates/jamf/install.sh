@@ -26,6 +26,20 @@ nl='
 content=
 # add KEY VALUE: append one properties line.
 add() { content=$content$1=$2$nl; }
+# trim VALUE: VALUE without the spaces and tabs around it (a pasted value often has some).
+trim() {
+	t=$1
+	while :; do
+		case $t in
+		[' 	']*) t=${t#?} ;;
+		*[' 	']) t=${t%?} ;;
+		*) break ;;
+		esac
+	done
+	printf '%s' "$t"
+}
+# Printable ASCII but space and backslash: such a value needs no escape in deploy.properties.
+printable='\041-\133\135-\176'
 # only_chars NUMBER ALLOWED VALUE: fail unless VALUE holds only characters from the tr set ALLOWED.
 only_chars() {
 	# The trailing x keeps $(...) from dropping a newline left over in the value.
@@ -37,11 +51,11 @@ check() {
 	case $2 in
 	url)
 		case $3 in https://?*) ;; *) fail "parameter $1 must be an https:// URL" ;; esac
-		only_chars "$1" 'A-Za-z0-9._~:/?#@%+=,;&!$*()-' "$3"
+		only_chars "$1" "$printable" "$3"
 		;;
 	proxy)
 		case $3 in http://?* | https://?*) ;; *) fail "parameter $1 must be an http:// or https:// URL" ;; esac
-		only_chars "$1" 'A-Za-z0-9._~:/?#@%+=,;&!$*()-' "$3"
+		only_chars "$1" "$printable" "$3"
 		;;
 	token)
 		case $3 in ????????-????-????-????-????????????) ;; *) fail "parameter $1 must be a UUID (8-4-4-4-12 hex digits)" ;; esac
@@ -58,19 +72,27 @@ check() {
 }
 {%- endraw %}
 {% for p in params %}
-{{ p.var }}={{ p.arg }}
-{% if p.default -%}
-[ -n "{{ p.ref }}" ] || {{ p.var }}={{ p.default | sh }}
-{% endif -%}
-{% if p.required -%}
-[ -n "{{ p.ref }}" ] || fail 'parameter {{ p.number }} is required:' {{ p.name | sh }}
+{{ p.var }}=$(trim "{{ p.arg }}")
+{%- if p.default and not p.required %}
+if [ "{{ p.ref }}" = none ]; then
+	log 'parameter {{ p.number }} is none: '{{ p.name | sh }}' is not set'
+el{% else %}
 {% endif -%}
 if [ -n "{{ p.ref }}" ]; then
 	check {{ p.number }} {{ p.kind }} "{{ p.ref }}"
-{%- if p.kind == "hex" %}
+{%- if p.kind == "hex" or p.kind == "token" %}
 	{{ p.var }}=$(printf '%s' "{{ p.ref }}" | LC_ALL=C tr 'A-F' 'a-f')
 {%- endif %}
 	add {{ p.name | sh }} "{{ p.ref }}"
+{%- if p.default %}
+else
+	# The value this script was built with, already escaped for deploy.properties.
+	# shellcheck disable=SC2016 # literal on purpose: nothing in a value may expand
+	add {{ p.name | sh }} {{ p.default_escaped | sh }}
+{%- elif p.required %}
+else
+	fail 'parameter {{ p.number }} is required:' {{ p.name | sh }}
+{%- endif %}
 fi
 {%- endfor %}
 {% else -%}
