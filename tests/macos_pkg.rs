@@ -128,8 +128,32 @@ fn wrapped_pkg_holds_config_first_then_vendor_and_notes_the_signature() {
             ids.len() >= 2,
             "{fixture}: vendor components missing: {ids:?}"
         );
-        let dist = r.distribution().unwrap().unwrap();
-        let outline = format!("{:?}", dist.choices_outline);
+        // The choices outline, from the Distribution as bsdtar extracts it (apple-flat-package
+        // 0.20 cannot parse a <volume-check> without a script attribute, which productbuild
+        // writes and the wrapped package keeps from the vendor's).
+        let Some(bsdtar) = common::program("wrapped_pkg", "bsdtar") else {
+            return;
+        };
+        let dist = std::process::Command::new(bsdtar)
+            .arg("-xOf")
+            .arg(&wrapped)
+            .arg("Distribution")
+            .output()
+            .unwrap();
+        assert!(dist.status.success());
+        let dist = String::from_utf8(dist.stdout).unwrap();
+        let outline = dist
+            .split("<choices-outline>")
+            .nth(1)
+            .and_then(|s| s.split("</choices-outline>").next())
+            .unwrap_or_else(|| panic!("no choices-outline in {dist}"))
+            .to_string();
+        if fixture.contains("dist") {
+            assert!(
+                dist.contains("<os-version min=\"12.0\"/>"),
+                "{fixture}: the vendor's OS requirement is lost: {dist}"
+            );
+        }
         assert!(
             outline.find(CONFIG_ID) < outline.find(&ids[1]),
             "config installs first: {outline}"
@@ -146,6 +170,17 @@ fn wrapped_pkg_holds_config_first_then_vendor_and_notes_the_signature() {
             assert!(
                 said.contains("signature"),
                 "{fixture}: no note about the signature: {said}"
+            );
+        }
+        if fixture.contains("dist") {
+            // The user is told what of the vendor's Distribution is kept and what is not.
+            assert!(
+                said.contains("keep the vendor's requirements (<volume-check>)"),
+                "{said}"
+            );
+            assert!(
+                said.contains("<script>") && said.contains("<welcome>"),
+                "{said}"
             );
         }
         assert!(!said.contains(TOKEN));

@@ -169,6 +169,54 @@ fn non_ascii_values_in_codepage_1252() {
     );
 }
 
+/// More than 65,535 strings (the pool switches to 3-byte references) and a 70 KB value (longer
+/// than a 2-byte pool length: a two-slot entry): a silent install under Wine sees every value
+/// exactly. (Checked through the install, not a committed copy: Wine 8 commits a database whose
+/// pool grew past 65,535 strings without rewriting its other tables, which msitools and the msi
+/// crate then cannot read.)
+#[test]
+fn three_byte_string_references_and_long_values_apply() {
+    let Some(t) = tools("three_byte_string_references_and_long_values_apply") else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let base_path = fixture("vendor.msi");
+    let base = Database::open(&base_path).expect("open");
+    let long: String = (0..70_000)
+        .map(|i| char::from(b'a' + (i % 26) as u8))
+        .collect();
+    let names: Vec<String> = (0..33_000).map(|i| format!("P{i:05}")).collect();
+    let values: Vec<String> = (0..33_000).map(|i| format!("v{i}")).collect();
+    let mut sets: Vec<(&str, &str)> = names
+        .iter()
+        .map(String::as_str)
+        .zip(values.iter().map(String::as_str))
+        .collect();
+    sets.push(("LONGVALUE", &long));
+    let mst = write_checked(dir.path(), &base, &change_set(&sets, &[]), "big.mst");
+    let dump = read_transform(&std::fs::read(&mst).unwrap(), Some(&base)).unwrap();
+    assert!(dump.long_string_refs, "the pool uses 3-byte references");
+    let (ok, out, err) = common::run(Command::new(&t.verify).arg(&base_path).arg(&mst));
+    assert!(ok, "verify-mst install failed:\n{err}");
+    assert!(out.contains("exit 0"), "the install failed");
+    let seen: BTreeMap<&str, &str> = out
+        .lines()
+        .filter_map(|l| l.strip_prefix("Property(S): ")?.split_once(" = "))
+        .collect();
+    let want = expected(&base, &sets, &[]);
+    let wrong: Vec<String> = want
+        .iter()
+        .filter_map(|l| l.split_once('='))
+        .filter(|(k, v)| seen.get(k) != Some(v))
+        .map(|(k, _)| k.to_string())
+        .take(5)
+        .collect();
+    assert!(
+        wrong.is_empty(),
+        "properties not seen with their value: {wrong:?}"
+    );
+}
+
 /// A full silent install under Wine shows the transformed values in `Property(S):` lines.
 #[test]
 fn silent_install_sees_transformed_properties() {
@@ -194,6 +242,30 @@ fn silent_install_sees_transformed_properties() {
             "missing {line:?} in:\n{out}"
         );
     }
+}
+
+/// The bytes of the stream a transform stores for a binary cell (`Table.Key`, whose name is
+/// stored in the MSI name compression; found by decoding every stream name).
+fn transform_stream(mst: &Path, name: &str) -> Vec<u8> {
+    use std::io::Read;
+    let mut comp = cfb::open(mst).expect("open transform");
+    let paths: Vec<_> = comp
+        .walk()
+        .filter(|e| e.is_stream())
+        .map(|e| e.path().to_path_buf())
+        .collect();
+    for p in paths {
+        let stored = p.file_name().unwrap().to_string_lossy().into_owned();
+        if agentpack::formats::mst::decode_stream_name(&stored).0 == name {
+            let mut data = Vec::new();
+            comp.open_stream(&p)
+                .unwrap()
+                .read_to_end(&mut data)
+                .unwrap();
+            return data;
+        }
+    }
+    panic!("no stream {name} in {}", mst.display());
 }
 
 /// `msiinfo export` rows (sorted) after the 3 header lines. It writes the streams of binary
@@ -244,7 +316,28 @@ fn diff_transform_reproduces_modified_tables() {
     let base = Database::open(&base_path).expect("open base");
     let modified = Database::open(&mod_path).expect("open modified");
     let changes = diff(&base, &modified).expect("diff");
-    let mst = write_checked(dir.path(), &base, &changes, "diff.mst");
+    let lib = write_checked(dir.path(), &base, &changes, "diff-lib.mst");
+    // What Wine applies is what `agentpack mst diff` writes.
+    let mst = dir.path().join("diff.mst");
+    let o = Command::new(env!("CARGO_BIN_EXE_agentpack"))
+        .args(["mst", "diff"])
+        .arg(&base_path)
+        .arg(&mod_path)
+        .arg("-o")
+        .arg(&mst)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let cli = std::fs::read(&mst).unwrap();
+    assert_eq!(
+        normalize(read_transform(&cli, Some(&base)).unwrap().changes()),
+        normalize(
+            read_transform(&std::fs::read(&lib).unwrap(), Some(&base))
+                .unwrap()
+                .changes()
+        ),
+        "the CLI's transform holds the library's changes"
+    );
 
     let (ok, out, err) = common::run(
         Command::new(&t.verify)
@@ -281,10 +374,88 @@ fn diff_transform_reproduces_modified_tables() {
     assert!(dump
         .streams
         .contains(&("Binary.Blob1".to_string(), blob1.len())));
+    assert_eq!(
+        transform_stream(&mst, "Binary.Blob1"),
+        blob1,
+        "the transform carries the new bytes of the updated cell"
+    );
     std::fs::remove_dir_all(&work).ok();
     for must in [
         "Property", "Registry", "Feature", "Binary", "Widget", "Extra",
     ] {
         assert!(checked.iter().any(|c| c == must), "{must} not compared");
     }
+}
+
+/// Columns appended to an existing table (the modified MSI made from the base with msibuild's
+/// `ALTER TABLE … ADD`): `mst diff` writes `_Columns` rows numbered after the base's columns
+/// plus the updated cells, and Wine's result equals the modified table, header included.
+#[test]
+fn diff_of_appended_columns_applies() {
+    let Some(t) = tools("diff_of_appended_columns_applies") else {
+        return;
+    };
+    let Some(msibuild) = common::program("diff_of_appended_columns_applies", "msibuild") else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let base_path = fixture("diff-base.msi");
+    let mod_path = dir.path().join("appended.msi");
+    std::fs::copy(&base_path, &mod_path).unwrap();
+    for sql in [
+        "ALTER TABLE `Widget` ADD `Color` CHAR(32)",
+        "ALTER TABLE `Widget` ADD `Size` SHORT",
+        "UPDATE `Widget` SET `Color`='red', `Size`=3 WHERE `Key1`='A' AND `Key2`=1",
+        "UPDATE `Widget` SET `Color`='blue' WHERE `Key1`='B'",
+        "INSERT INTO `Widget` (`Key1`, `Key2`, `Count`, `Color`) VALUES ('D', 9, 4, 'green')",
+    ] {
+        let (ok, out, err) = common::run(Command::new(&msibuild).arg(&mod_path).arg("-q").arg(sql));
+        assert!(ok, "msibuild {sql}: {out}{err}");
+    }
+    let base = Database::open(&base_path).unwrap();
+    let modified = Database::open(&mod_path).unwrap();
+    let mst = dir.path().join("appended.mst");
+    let o = Command::new(env!("CARGO_BIN_EXE_agentpack"))
+        .args(["mst", "diff"])
+        .arg(&base_path)
+        .arg(&mod_path)
+        .arg("-o")
+        .arg(&mst)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        String::from_utf8_lossy(&o.stdout)
+            .contains("Widget (2 column(s) added): 1 insert(s), 2 update(s)"),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    // Our reader decodes it back into exactly what resolve intended.
+    let want = normalize(resolve(&base, &diff(&base, &modified).unwrap()).unwrap());
+    let dump = read_transform(&std::fs::read(&mst).unwrap(), Some(&base)).unwrap();
+    assert_eq!(normalize(dump.changes()), want);
+    assert_eq!(dump.table("Widget").unwrap().added_columns, 2);
+
+    let (ok, out, err) = common::run(
+        Command::new(&t.verify)
+            .args(["--no-install", "--keep"])
+            .arg(&base_path)
+            .arg(&mst)
+            .arg("Widget"),
+    );
+    assert!(ok, "verify-mst failed:\n{out}\n{err}");
+    let work = err
+        .lines()
+        .find_map(|l| l.strip_prefix("work dir: "))
+        .map(PathBuf::from)
+        .expect("verify-mst --keep prints its work dir");
+    let applied = work.join("applied.msi");
+    for table in ["Widget", "Property"] {
+        assert_eq!(
+            export(&t, &applied, table),
+            export(&t, &mod_path, table),
+            "{table} differs after applying the transform"
+        );
+    }
+    std::fs::remove_dir_all(&work).ok();
 }

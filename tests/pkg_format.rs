@@ -189,7 +189,14 @@ fn apple_flat_package_reads_component_and_scripts() {
 #[test]
 fn apple_flat_package_reads_wrapped_distribution_in_order() {
     let dir = tempfile::tempdir().unwrap();
-    let pkg = wrapped(dir.path(), "w.pkg");
+    // Wrapping the component fixture: apple-flat-package 0.20 cannot parse the <volume-check>
+    // (no script attribute) that wrapping the distribution fixture carries over from it.
+    let pkg = dir.path().join("w.pkg");
+    DistributionPackage::new("Example Agent", "com.example.agentpack.product", "2024.5.1")
+        .component("config.pkg", config_pkg())
+        .include_package(common::fixture("pkg/vendor-crashplan-component.pkg"))
+        .write_file(&pkg)
+        .unwrap();
     let mut reader = apple_flat_package::PkgReader::new(fs::File::open(&pkg).unwrap()).unwrap();
     assert_eq!(reader.flavor(), apple_flat_package::PkgFlavor::Product);
     let dist = reader.distribution().unwrap().unwrap();
@@ -325,6 +332,31 @@ fn wrapping_lists_components_in_order_and_copies_members_verbatim() {
             report.dropped
         );
     }
+    // The vendor's OS requirement and architectures are kept, verbatim in meaning.
+    assert!(
+        report.kept.iter().any(|k| k.contains("<volume-check>")),
+        "{:?}",
+        report.kept
+    );
+    assert!(!report.dropped.iter().any(|d| d.contains("volume-check")));
+    let dist = String::from_utf8(
+        XarReader::open(&out)
+            .unwrap()
+            .read_member("Distribution", 1 << 20)
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(
+        dist.contains(r#"hostArchitectures="arm64,x86_64""#),
+        "{dist}"
+    );
+    let min: Vec<&str> = dist
+        .split("<os-version ")
+        .skip(1)
+        .filter_map(|s| s.split("min=\"").nth(1)?.split('"').next())
+        .collect();
+    assert_eq!(min, ["12.0"], "{dist}");
+    assert!(dist.find("<volume-check>").unwrap() < dist.find("<choices-outline>").unwrap());
 
     // Stored and decoded bytes of every copied member equal the source's.
     let mut src = XarReader::open(&vendor_fixture()).unwrap();

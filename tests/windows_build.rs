@@ -98,12 +98,21 @@ fn artifacts_carry_the_msi_identity_and_keep_the_token_in_the_transform() {
         "Set-CMMsiDeploymentType",
         "New-CMDetectionClauseWindowsInstaller",
         "Add-CMDeploymentTypeReturnCode",
+        "Update-CMDistributionPoint",
+        "Start-CMContentDistribution",
+        "RemoveDetectionClause",
         "$SiteCode",
         "$ContentShare",
     ] {
         assert!(script.contains(needle), "{needle} missing");
     }
     assert_eq!(ps_assignment(&script, "ProductCode"), VENDOR_PRODUCT_CODE);
+    assert_eq!(
+        ps_assignment(&script, "LogonRequirement"),
+        "WhetherOrNotUserLoggedOn"
+    );
+    // Detection is replaced in one call (never a deployment type without one).
+    assert_eq!(script.matches("@detection").count(), 1, "{script}");
     assert_eq!(
         ps_assignment(&script, "InstallCommand"),
         dt["install_command"].as_str().unwrap()
@@ -376,6 +385,12 @@ fn user_scope_and_a_foreign_upgrade_code() {
     let dt: serde_json::Value =
         serde_json::from_str(&read(&w.join("sccm/deployment-type.json"))).unwrap();
     assert_eq!(dt["installation_behavior"], "InstallForUser");
+    // ConfigMgr refuses a logon requirement with InstallForUser: none in the JSON or script.
+    assert_eq!(dt["logon_requirement"], serde_json::Value::Null);
+    let raw = std::fs::read(w.join("sccm/New-CrashPlanApplication.ps1")).unwrap();
+    let script = String::from_utf8_lossy(&raw[3..]);
+    assert!(script.contains("$LogonRequirement   = $null"), "{script}");
+    assert!(!script.contains("LoggedOn'"), "{script}");
     assert!(dt["install_command"]
         .as_str()
         .unwrap()

@@ -123,8 +123,14 @@ fn wine_silent_install_sees_the_transformed_values() {
     let packed = format!(
         "DEPLOYMENT_URL=https://console.example.com:4285&DEPLOYMENT_POLICY_TOKEN={TOKEN}&SSL_WHITELIST=7746278a457e64737094c44eebe2a59e25d1a4f1"
     );
+    // CP_ARGS is in MsiHiddenProperties: native msiexec logs it as asterisks, Wine 8 in full.
+    assert!(
+        out.lines()
+            .any(|l| l == format!("Property(S): CP_ARGS = {packed}")
+                || l == "Property(S): CP_ARGS = **********"),
+        "no CP_ARGS line in:\n{out}"
+    );
     for line in [
-        format!("Property(S): CP_ARGS = {packed}"),
         "Property(S): CP_SILENT = true".to_string(),
         "Property(S): DEVICE_CLOAKED = false".to_string(),
         format!("Property(S): ProductCode = {VENDOR_PRODUCT_CODE}"),
@@ -219,9 +225,15 @@ fn wine_cmd_runs_install_cmd_and_uninstall_cmd_as_built() {
     assert_eq!(code, Some(0), "install.cmd failed: {text}");
     let log_text =
         String::from_utf8_lossy(&std::fs::read(&log).expect("install log")).replace('\r', "");
+    assert!(
+        log_text
+            .lines()
+            .any(|l| l == format!("Property(S): CP_ARGS = {packed}")
+                || l == "Property(S): CP_ARGS = **********"),
+        "no CP_ARGS line in the install log"
+    );
     for want in [
-        format!("Property(S): CP_ARGS = {packed}"),
-        "Property(S): CP_SILENT = true".into(),
+        "Property(S): CP_SILENT = true".to_string(),
         "Property(S): DEVICE_CLOAKED = false".into(),
         "Property(S): TRANSFORMS = acme.mst".into(),
         format!(
@@ -234,6 +246,24 @@ fn wine_cmd_runs_install_cmd_and_uninstall_cmd_as_built() {
             "missing `{want}` in the install log"
         );
     }
+
+    // What the installed product received, whatever the log shows: the fixture writes
+    // [CP_ARGS] and [CP_SILENT] to the registry.
+    let (code, reg) = wine(
+        &prefix,
+        &["reg", "query", r"HKLM\Software\CrashPlanFixture"],
+    );
+    assert_eq!(code, Some(0), "reg query failed: {reg}");
+    let value = |name: &str| {
+        reg.lines()
+            .map(str::trim)
+            .find_map(|l| l.strip_prefix(name)?.trim_start().strip_prefix("REG_SZ"))
+            .map(|v| v.trim().to_string())
+            .unwrap_or_else(|| panic!("no {name} value in:\n{reg}"))
+    };
+    assert_eq!(value("Args"), packed);
+    assert_eq!(value("Silent"), "true");
+    assert_eq!(value("Cloaked"), "false");
 
     let uninstall = z_path(&w.join("uninstall.cmd"));
     let (code, text) = wine(&prefix, &["cmd", "/c", &uninstall]);

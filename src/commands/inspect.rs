@@ -185,6 +185,7 @@ struct DiffSummary {
 struct TableCount {
     name: String,
     added: bool,
+    added_columns: usize,
     inserts: usize,
     updates: usize,
     deletes: usize,
@@ -198,8 +199,11 @@ pub fn mst_diff(base: &Path, modified: &Path, output: &Path, json: bool) -> Resu
     let mod_db = Database::open(modified).map_err(|e| mst_err(modified, e, &keys))?;
     let changes = mst::diff(&base_db, &mod_db).map_err(|e| mst_err(modified, e, &keys))?;
     // A diff may change the product's identity (e.g. between two builds): allowed here.
+    // Its summary describes the modified database as the result.
     let opts = TransformOptions {
         allow_identity_change: true,
+        result_template: Some(mod_db.template().to_string()),
+        page_count: Some(mod_db.page_count()),
         ..TransformOptions::default()
     };
     let tables = mst::resolve(&base_db, &changes).map_err(|e| mst_err(modified, e, &keys))?;
@@ -221,6 +225,7 @@ pub fn mst_diff(base: &Path, modified: &Path, output: &Path, json: bool) -> Resu
                 TableCount {
                     name: t.schema.name.clone(),
                     added: t.added,
+                    added_columns: t.added_columns,
                     inserts: count(|r| matches!(r, RowChange::Insert { .. })),
                     updates: count(|r| matches!(r, RowChange::Update { .. })),
                     deletes: count(|r| matches!(r, RowChange::Delete { .. })),
@@ -233,7 +238,11 @@ pub fn mst_diff(base: &Path, modified: &Path, output: &Path, json: bool) -> Resu
     } else {
         out!("wrote {} ({} bytes)", summary.output, bytes.len());
         for t in &summary.tables {
-            let new = if t.added { " (new table)" } else { "" };
+            let new = match (t.added, t.added_columns) {
+                (true, _) => " (new table)".to_string(),
+                (false, 0) => String::new(),
+                (false, n) => format!(" ({n} column(s) added)"),
+            };
             out!(
                 "  {}{new}: {} insert(s), {} update(s), {} delete(s)",
                 t.name,

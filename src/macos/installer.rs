@@ -45,10 +45,18 @@ impl PkgInstaller {
     pub fn notes(&self, flags: &Flags) -> Vec<String> {
         let mut notes = Vec::new();
         if flags.wrap_vendor {
-            if self.facts.kind == PkgKind::Distribution {
+            if !self.facts.kept_when_wrapped.is_empty() {
                 notes.push(format!(
-                    "{}: the wrapped packages carry the vendor's components but not its Distribution logic (installation checks, scripts)",
-                    self.file_name
+                    "{}: the wrapped packages keep the vendor's requirements ({})",
+                    self.file_name,
+                    tags(&self.facts.kept_when_wrapped)
+                ));
+            }
+            if !self.facts.dropped_when_wrapped.is_empty() {
+                notes.push(format!(
+                    "{}: the wrapped packages do not carry the vendor's Distribution logic ({}): check that it holds nothing the devices need",
+                    self.file_name,
+                    tags(&self.facts.dropped_when_wrapped)
                 ));
             }
             notes.push(if self.facts.signed {
@@ -68,6 +76,15 @@ impl PkgInstaller {
         }
         notes
     }
+}
+
+/// `<a>, <b>` for element names.
+fn tags(names: &[String]) -> String {
+    names
+        .iter()
+        .map(|n| format!("<{n}>"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn bad_pkg(path: &Path, e: crate::formats::flatpkg::PkgError) -> Error {

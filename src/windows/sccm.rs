@@ -79,7 +79,8 @@ pub struct DeploymentType {
     pub install_command: String,
     pub uninstall_command: String,
     pub installation_behavior: &'static str,
-    pub logon_requirement: &'static str,
+    /// None for per-user installs: ConfigMgr takes no logon requirement with InstallForUser.
+    pub logon_requirement: Option<&'static str>,
     pub user_interaction: &'static str,
     pub content_files: Vec<ContentFile>,
     pub detection: Detection,
@@ -100,8 +101,8 @@ pub struct Folder<'a> {
 pub fn deployment_type(policy: &Policy, folder: &Folder) -> Result<DeploymentType> {
     let id = folder.msi.identity();
     let (behavior, logon) = match policy.scope {
-        Scope::Device => ("InstallForSystem", "WhetherOrNotUserLoggedOn"),
-        Scope::User => ("InstallForUser", "OnlyWhenUserLoggedOn"),
+        Scope::Device => ("InstallForSystem", Some("WhetherOrNotUserLoggedOn")),
+        Scope::User => ("InstallForUser", None),
     };
     let mut content_files = vec![
         ContentFile {
@@ -172,7 +173,7 @@ struct ScriptContext<'a> {
     install_command: &'a str,
     uninstall_command: &'a str,
     install_behavior: &'a str,
-    logon_requirement: &'a str,
+    logon_requirement: Option<&'a str>,
     return_codes: &'a [ReturnCode],
     // Shown in the help comment only.
     product_name: String,

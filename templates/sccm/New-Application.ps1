@@ -4,8 +4,9 @@ Creates or updates the Configuration Manager application for {{ product_name }},
 
 .DESCRIPTION
 Written by agentpack. Idempotent: creates the application and its Windows Installer deployment
-type when missing and updates them otherwise (commands, detection, return codes). Supports
--WhatIf and -Confirm. Copy the files of this policy's windows folder ({{ files | join(sep=", ") }})
+type when missing and updates them otherwise (commands, detection, return codes), then sends
+the content to the distribution points: a changed transform (a rotated token) reaches clients
+only once the distribution points hold it. Supports -WhatIf and -Confirm. Copy the files of this policy's windows folder ({{ files | join(sep=", ") }})
 to ContentShare first. The deployment token is in the transform only, never in this script.
 
 .PARAMETER SiteCode
@@ -16,6 +17,10 @@ UNC folder holding this policy's MSI and transform, e.g. \\server\sources$\{{ po
 
 .PARAMETER ProviderMachineName
 SMS Provider server, when the site drive does not exist yet in this session.
+
+.PARAMETER DistributionPointGroupName
+Distribute a new application's content to this distribution point group. An existing
+application's content is refreshed on the distribution points that already hold it.
 
 .EXAMPLE
 .\{{ script_name }} -SiteCode P01 -ContentShare \\server\sources$\{{ policy }} -WhatIf
@@ -30,7 +35,9 @@ param(
     [ValidatePattern('^\\\\[^\\]+\\[^\\]+')]
     [string] $ContentShare,
 
-    [string] $ProviderMachineName
+    [string] $ProviderMachineName,
+
+    [string] $DistributionPointGroupName
 )
 
 Set-StrictMode -Version Latest
@@ -46,7 +53,11 @@ $ProductCode        = {{ product_code | ps }}
 $InstallCommand     = {{ install_command | ps }}
 $UninstallCommand   = {{ uninstall_command | ps }}
 $InstallBehavior    = {{ install_behavior | ps }}
+{% if logon_requirement -%}
 $LogonRequirement   = {{ logon_requirement | ps }}
+{% else -%}
+$LogonRequirement   = $null  # per-user install: ConfigMgr takes no logon requirement
+{% endif -%}
 $ReturnCodes = @(
 {%- for r in return_codes %}
     @{ Code = {{ r.code }}; Type = {{ r.type | ps }}; Name = {{ r.name | ps }} }
@@ -74,7 +85,9 @@ try {
         if ($PSCmdlet.ShouldProcess($ApplicationName, 'New-CMApplication')) {
             $app = New-CMApplication -Name $ApplicationName -Publisher $Publisher -SoftwareVersion $SoftwareVersion
         }
-    } elseif ($PSCmdlet.ShouldProcess($ApplicationName, 'Set-CMApplication')) {
+    } elseif (($app.Manufacturer -ne $Publisher -or $app.SoftwareVersion -ne $SoftwareVersion) -and
+              $PSCmdlet.ShouldProcess($ApplicationName, 'Set-CMApplication')) {
+        # Only when something changed: every Set makes a new application revision.
         Set-CMApplication -Name $ApplicationName -Publisher $Publisher -SoftwareVersion $SoftwareVersion
     }
     if (-not $app) { return }  # -WhatIf on a new application: nothing below can be shown
@@ -88,13 +101,16 @@ try {
         InstallCommand           = $InstallCommand
         UninstallCommand         = $UninstallCommand
         InstallationBehaviorType = $InstallBehavior
-        LogonRequirementType     = $LogonRequirement
         UserInteractionMode      = 'Hidden'
     }
+    # With InstallForUser, ConfigMgr refuses a logon requirement.
+    if ($LogonRequirement) { $settings.LogonRequirementType = $LogonRequirement }
     $dt = Get-CMDeploymentType -ApplicationName $ApplicationName -DeploymentTypeName $DeploymentTypeName
+    $existed = [bool] $dt
     if (-not $dt) {
         if ($PSCmdlet.ShouldProcess($DeploymentTypeName, 'Add-CMMsiDeploymentType')) {
-            Add-CMMsiDeploymentType @settings | Out-Null
+            # -Force: the MSI's publisher may be unknown to the site; do not stop to ask.
+            Add-CMMsiDeploymentType @settings -Force | Out-Null
         }
     } elseif ($PSCmdlet.ShouldProcess($DeploymentTypeName, 'Set-CMMsiDeploymentType')) {
         Set-CMMsiDeploymentType @settings
@@ -102,13 +118,13 @@ try {
     $dt = Get-CMDeploymentType -ApplicationName $ApplicationName -DeploymentTypeName $DeploymentTypeName
     if (-not $dt) { return }
 
-    # Replace whatever detection the deployment type has with the one clause above.
+    # Replace whatever detection the deployment type has with the one clause above, in one
+    # call: the deployment type is never left without a detection method.
     if ($PSCmdlet.ShouldProcess($DeploymentTypeName, 'Set detection clause')) {
         $old = @(Get-CMDeploymentTypeDetectionClause -InputObject $dt | ForEach-Object { $_.Setting.LogicalName })
-        if ($old.Count -gt 0) {
-            Set-CMMsiDeploymentType -ApplicationName $ApplicationName -DeploymentTypeName $DeploymentTypeName -RemoveDetectionClause $old
-        }
-        Set-CMMsiDeploymentType -ApplicationName $ApplicationName -DeploymentTypeName $DeploymentTypeName -AddDetectionClause $clause
+        $detection = @{ AddDetectionClause = $clause }
+        if ($old.Count -gt 0) { $detection.RemoveDetectionClause = $old }
+        Set-CMMsiDeploymentType -ApplicationName $ApplicationName -DeploymentTypeName $DeploymentTypeName @detection
     }
 
     foreach ($rc in $ReturnCodes) {
@@ -120,6 +136,23 @@ try {
                 Add-CMDeploymentTypeReturnCode -InputObject $dt -ReturnCode $rc.Code -CodeType $rc.Type -Name $rc.Name | Out-Null
             }
         }
+    }
+
+    # The content (the MSI and this policy's transform) on the distribution points.
+    if ($existed) {
+        if ($PSCmdlet.ShouldProcess($ApplicationName, 'Update-CMDistributionPoint')) {
+            try {
+                Update-CMDistributionPoint -ApplicationName $ApplicationName -DeploymentTypeName $DeploymentTypeName
+            } catch {
+                Write-Warning "Could not refresh the content on the distribution points: $($_.Exception.Message)"
+            }
+        }
+    } elseif ($DistributionPointGroupName) {
+        if ($PSCmdlet.ShouldProcess($ApplicationName, "Start-CMContentDistribution to $DistributionPointGroupName")) {
+            Start-CMContentDistribution -ApplicationName $ApplicationName -DistributionPointGroupName $DistributionPointGroupName
+        }
+    } else {
+        Write-Warning 'The content is not distributed yet: give -DistributionPointGroupName, or distribute it in the console.'
     }
 } finally {
     Pop-Location

@@ -5,7 +5,9 @@
 //!
 //! Wrapping cannot keep the source's xar signature (it signs the source's TOC), and the
 //! source Distribution's extra logic (installation checks, scripts, resources) is not carried
-//! over; [`DistributionReport`] says both so the caller can tell the user.
+//! over; [`DistributionReport`] says both so the caller can tell the user. Its self-contained
+//! requirements (`<volume-check>`, `<allowed-os-versions>`: "macOS 12 or later") and its
+//! `hostArchitectures` are kept.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -48,6 +50,8 @@ pub struct DistributionReport {
     pub signed_sources: Vec<PathBuf>,
     /// Parts of source packages not carried over, e.g. `Distribution element <installation-check>`.
     pub dropped: Vec<String>,
+    /// Distribution elements of source packages carried over, e.g. `<volume-check>`.
+    pub kept: Vec<String>,
     pub bytes_written: u64,
 }
 
@@ -61,8 +65,17 @@ pub struct DistributionPackage {
     title: String,
     product_id: String,
     product_version: String,
-    host_architectures: String,
+    /// Set by the caller; else the first source package's; else `x86_64,arm64`.
+    host_architectures: Option<String>,
     parts: Vec<Part>,
+}
+
+/// What source Distributions contribute to the written one.
+#[derive(Default)]
+struct Inherited {
+    host_architectures: Option<String>,
+    /// XML of carried elements, in source order.
+    elements: Vec<String>,
 }
 
 /// A component ready to be written.
@@ -108,14 +121,15 @@ impl DistributionPackage {
             title: title.into(),
             product_id: product_id.into(),
             product_version: product_version.into(),
-            host_architectures: "x86_64,arm64".to_string(),
+            host_architectures: None,
             parts: Vec::new(),
         }
     }
 
-    /// `hostArchitectures` of `<options>` (default `x86_64,arm64`: no Rosetta prompt).
+    /// `hostArchitectures` of `<options>`. Default: the first source package's, else
+    /// `x86_64,arm64` (no Rosetta prompt).
     pub fn host_architectures(mut self, archs: impl Into<String>) -> Self {
-        self.host_architectures = archs.into();
+        self.host_architectures = Some(archs.into());
         self
     }
 
@@ -139,6 +153,7 @@ impl DistributionPackage {
         path: &Path,
         planned: &mut Vec<Planned>,
         report: &mut DistributionReport,
+        inherited: &mut Inherited,
     ) -> Result<(), PkgError> {
         let mut reader = open_package(path)?;
         if reader.toc().is_signed() {
@@ -161,6 +176,15 @@ impl DistributionPackage {
                 report
                     .dropped
                     .push(format!("{source}: Distribution element <{element}>"));
+            }
+            for (name, xml) in &dist.carried {
+                report
+                    .kept
+                    .push(format!("{source}: Distribution element <{name}>"));
+                inherited.elements.push(xml.clone());
+            }
+            if inherited.host_architectures.is_none() {
+                inherited.host_architectures = dist.host_architectures.clone();
             }
             for r in &dist.pkg_refs {
                 let inside = r
@@ -232,11 +256,14 @@ impl DistributionPackage {
         Ok(())
     }
 
-    fn plan(&self, report: &mut DistributionReport) -> Result<Vec<Planned>, PkgError> {
+    fn plan(
+        &self,
+        report: &mut DistributionReport,
+        inherited: &mut Inherited,
+    ) -> Result<Vec<Planned>, PkgError> {
         check_value("distribution title", &self.title)?;
         check_value("product identifier", &self.product_id)?;
         check_value("product version", &self.product_version)?;
-        check_value("host architectures", &self.host_architectures)?;
         let mut planned = Vec::new();
         for part in &self.parts {
             match part {
@@ -251,12 +278,19 @@ impl DistributionPackage {
                     members: Vec::new(),
                     built: Some(pkg.clone()),
                 }),
-                Part::Foreign(path) => Self::plan_foreign(path, &mut planned, report)?,
+                Part::Foreign(path) => Self::plan_foreign(path, &mut planned, report, inherited)?,
             }
         }
         if planned.is_empty() {
             return Err(PkgError::invalid("distribution", "it has no components"));
         }
+        if let Some(own) = &self.host_architectures {
+            inherited.host_architectures = Some(own.clone());
+        }
+        let archs = inherited
+            .host_architectures
+            .get_or_insert_with(|| "x86_64,arm64".to_string());
+        check_value("host architectures", archs)?;
         for (i, p) in planned.iter().enumerate() {
             let c = &p.included;
             check_value("component name", &c.name)?;
@@ -287,18 +321,20 @@ impl DistributionPackage {
         Ok(planned)
     }
 
-    fn distribution_xml(&self, components: &[&IncludedComponent]) -> String {
+    fn distribution_xml(&self, components: &[&IncludedComponent], inherited: &Inherited) -> String {
         let mut xml = format!(
             "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n\
              <installer-gui-script minSpecVersion=\"2\">\n\
              \x20   <title>{}</title>\n\
              \x20   <options customize=\"never\" require-scripts=\"false\" hostArchitectures=\"{}\"/>\n\
-             \x20   <domains enable_anywhere=\"false\" enable_currentUserHome=\"false\" enable_localSystem=\"true\"/>\n\
-             \x20   <choices-outline>\n\
-             \x20       <line choice=\"default\">\n",
+             \x20   <domains enable_anywhere=\"false\" enable_currentUserHome=\"false\" enable_localSystem=\"true\"/>\n",
             escape(&self.title),
-            escape(&self.host_architectures),
+            escape(inherited.host_architectures.as_deref().unwrap_or("x86_64,arm64")),
         );
+        for element in &inherited.elements {
+            xml.push_str(element);
+        }
+        xml.push_str("    <choices-outline>\n        <line choice=\"default\">\n");
         for c in components {
             xml.push_str(&format!(
                 "            <line choice=\"{}\"/>\n",
@@ -336,14 +372,16 @@ impl DistributionPackage {
             signature_dropped: false,
             signed_sources: Vec::new(),
             dropped: Vec::new(),
+            kept: Vec::new(),
             bytes_written: 0,
         };
-        let planned = self.plan(&mut report)?;
+        let mut inherited = Inherited::default();
+        let planned = self.plan(&mut report, &mut inherited)?;
         let included: Vec<&IncludedComponent> = planned.iter().map(|p| &p.included).collect();
         let mut xar = XarBuilder::new();
         xar.add_file(
             "Distribution",
-            MemberSource::Bytes(self.distribution_xml(&included).into_bytes()),
+            MemberSource::Bytes(self.distribution_xml(&included, &inherited).into_bytes()),
         )?;
         for p in &planned {
             let prefix = format!("{}/", p.included.name);

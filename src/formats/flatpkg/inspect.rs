@@ -77,6 +77,13 @@ pub struct PkgFacts {
     pub pkg_refs: Vec<PkgRefFacts>,
     /// The xar TOC carries `<signature>` or `<x-signature>`.
     pub signed: bool,
+    /// Distribution elements a wrapping package cannot keep (installation checks, scripts,
+    /// resources), by name; empty for a component package.
+    pub dropped_when_wrapped: Vec<String>,
+    /// Distribution elements a wrapping package keeps (OS and volume requirements), by name.
+    pub kept_when_wrapped: Vec<String>,
+    /// `hostArchitectures` of the Distribution's `<options>`.
+    pub host_architectures: Option<String>,
 }
 
 /// What a Distribution says, as far as agentpack needs it.
@@ -84,8 +91,22 @@ pub(crate) struct DistributionFacts {
     pub(crate) title: Option<String>,
     pub(crate) product: Option<ProductFacts>,
     pub(crate) pkg_refs: Vec<PkgRefFacts>,
-    /// Top-level element names other than the ones a rewritten Distribution regenerates.
+    /// Top-level element names other than the ones a rewritten Distribution regenerates or
+    /// carries over (installation checks, scripts, resources, ...).
     pub(crate) other_elements: Vec<String>,
+    /// `hostArchitectures` of `<options>`.
+    pub(crate) host_architectures: Option<String>,
+    /// Requirements a rewritten Distribution keeps, as XML: `<volume-check>` and
+    /// `<allowed-os-versions>` when self-contained (no `script` attribute anywhere in them).
+    pub(crate) carried: Vec<(String, String)>,
+}
+
+/// Top-level Distribution elements that are kept when a package is wrapped: the OS and
+/// volume requirements (e.g. "macOS 12 or later"), which need no script or choice of theirs.
+const CARRIED: [&str; 2] = ["volume-check", "allowed-os-versions"];
+
+fn uses_script(e: &Element) -> bool {
+    e.attrs.iter().any(|(k, _)| k == "script") || e.children.iter().any(uses_script)
 }
 
 impl DistributionFacts {
@@ -233,14 +254,25 @@ pub(crate) fn parse_distribution(path: &Path, bytes: &[u8]) -> Result<Distributi
             merged.target = Some(text.to_string());
         }
     }
-    let mut other_elements: Vec<String> = root
-        .children
-        .iter()
-        .map(|c| c.name.clone())
-        .filter(|n| !REGENERATED.contains(&n.as_str()))
-        .collect();
+    let mut carried = Vec::new();
+    let mut other_elements = Vec::new();
+    for c in &root.children {
+        if REGENERATED.contains(&c.name.as_str()) {
+            continue;
+        }
+        if CARRIED.contains(&c.name.as_str()) && !uses_script(c) {
+            carried.push((c.name.clone(), c.to_xml(4)));
+        } else {
+            other_elements.push(c.name.clone());
+        }
+    }
     other_elements.sort();
     other_elements.dedup();
+    let host_architectures = root
+        .child("options")
+        .and_then(|o| o.attr("hostArchitectures"))
+        .map(|a| a.trim().to_string())
+        .filter(|a| !a.is_empty());
     Ok(DistributionFacts {
         title: root.child_text("title").map(str::to_string),
         product: root.child("product").and_then(|p| {
@@ -251,6 +283,8 @@ pub(crate) fn parse_distribution(path: &Path, bytes: &[u8]) -> Result<Distributi
         }),
         pkg_refs,
         other_elements,
+        host_architectures,
+        carried,
     })
 }
 
@@ -308,6 +342,9 @@ pub fn inspect(path: &Path) -> Result<PkgFacts, PkgError> {
             components: vec![component],
             pkg_refs: Vec::new(),
             signed,
+            dropped_when_wrapped: Vec::new(),
+            kept_when_wrapped: Vec::new(),
+            host_architectures: None,
         });
     }
     let bytes = reader.read_member("Distribution", MAX_XML_MEMBER)?;
@@ -324,5 +361,8 @@ pub fn inspect(path: &Path) -> Result<PkgFacts, PkgError> {
         components,
         pkg_refs: dist.pkg_refs,
         signed,
+        dropped_when_wrapped: dist.other_elements,
+        kept_when_wrapped: dist.carried.into_iter().map(|(n, _)| n).collect(),
+        host_architectures: dist.host_architectures,
     })
 }

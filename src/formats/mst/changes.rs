@@ -4,7 +4,7 @@
 use super::database::{binary_stream_name, Database};
 use super::error::MstError;
 use super::record::MAX_UPDATE_COLUMN;
-use super::schema::{ColumnKind, TableSchema, Value};
+use super::schema::{ColumnDef, ColumnKind, TableSchema, Value};
 use super::streamname;
 use super::stringpool::Codec;
 use serde::Serialize;
@@ -43,6 +43,8 @@ impl Op {
 pub struct ChangeSet {
     ops: Vec<Op>,
     new_tables: Vec<TableSchema>,
+    /// Columns appended to tables the base has (through `_Columns`), per table.
+    new_columns: Vec<(String, Vec<ColumnDef>)>,
 }
 
 impl ChangeSet {
@@ -103,8 +105,15 @@ impl ChangeSet {
         self
     }
 
+    /// Append `columns` (non-key) to a table the base has, through `_Columns`: the base's rows
+    /// get NULL in them; rows follow with `set` (all columns, the new ones last).
+    pub fn add_columns(&mut self, table: &str, columns: Vec<ColumnDef>) -> &mut Self {
+        self.new_columns.push((table.to_string(), columns));
+        self
+    }
+
     pub fn is_empty(&self) -> bool {
-        self.ops.is_empty() && self.new_tables.is_empty()
+        self.ops.is_empty() && self.new_tables.is_empty() && self.new_columns.is_empty()
     }
 }
 
@@ -140,6 +149,8 @@ pub struct TableChanges {
     pub schema: TableSchema,
     /// True when the transform creates the table.
     pub added: bool,
+    /// How many of the schema's last columns the transform appends to an existing table.
+    pub added_columns: usize,
     pub rows: Vec<RowChange>,
 }
 
@@ -152,7 +163,8 @@ enum Desired {
 /// order of their first mention (added tables first), rows the order of their first change.
 pub fn resolve(base: &Database, changes: &ChangeSet) -> Result<Vec<TableChanges>, MstError> {
     let codec = Codec::new(base.codepage()).map_err(|e| e.with_path(base.path()))?;
-    let mut order: Vec<(TableSchema, bool)> = Vec::new();
+    // (schema, added, number of appended columns)
+    let mut order: Vec<(TableSchema, bool, usize)> = Vec::new();
     for schema in &changes.new_tables {
         schema.check().map_err(MstError::invalid)?;
         streamname::encode_checked(&schema.name, true).map_err(MstError::invalid)?;
@@ -162,16 +174,49 @@ pub fn resolve(base: &Database, changes: &ChangeSet) -> Result<Vec<TableChanges>
                 schema.name
             )));
         }
-        if order.iter().any(|(s, _)| s.name == schema.name) {
+        if order.iter().any(|(s, ..)| s.name == schema.name) {
             return Err(MstError::invalid(format!(
                 "table {} added twice",
                 schema.name
             )));
         }
-        order.push((schema.clone(), true));
+        order.push((schema.clone(), true, 0));
+    }
+    for (name, columns) in &changes.new_columns {
+        let table = base.table(name).ok_or_else(|| {
+            MstError::invalid(format!(
+                "cannot add columns to {name}: the base has no such table (add it with add_table)"
+            ))
+        })?;
+        if order.iter().any(|(s, ..)| &s.name == name) {
+            return Err(MstError::invalid(format!(
+                "columns added to {name} twice, or to a table this transform creates"
+            )));
+        }
+        let mut schema = table.schema().clone();
+        for col in columns {
+            if col.key {
+                return Err(MstError::invalid(format!(
+                    "cannot append key column {name}.{}: a transform appends only non-key columns",
+                    col.name
+                )));
+            }
+            if schema.column_index(&col.name).is_some() {
+                return Err(MstError::invalid(format!(
+                    "{name} already has a column {}",
+                    col.name
+                )));
+            }
+        }
+        schema = TableSchema::new(
+            schema.name.clone(),
+            schema.columns.iter().chain(columns).cloned().collect(),
+        );
+        schema.check().map_err(MstError::invalid)?;
+        order.push((schema, false, columns.len()));
     }
     for op in &changes.ops {
-        if order.iter().any(|(s, _)| s.name == op.table()) {
+        if order.iter().any(|(s, ..)| s.name == op.table()) {
             continue;
         }
         let table = base.table(op.table()).ok_or_else(|| {
@@ -180,16 +225,19 @@ pub fn resolve(base: &Database, changes: &ChangeSet) -> Result<Vec<TableChanges>
                 op.table()
             ))
         })?;
-        order.push((table.schema().clone(), false));
+        order.push((table.schema().clone(), false, 0));
     }
 
     let mut out = Vec::new();
-    for (schema, added) in order {
+    for (schema, added, added_columns) in order {
+        // The base's row, with NULL in any appended column.
         let base_row = |key: &[Value]| -> Option<Vec<Value>> {
             if added {
                 None
             } else {
-                base.table(&schema.name)?.row(key).map(<[Value]>::to_vec)
+                let mut row = base.table(&schema.name)?.row(key)?.to_vec();
+                row.resize(schema.columns.len(), Value::Null);
+                Some(row)
             }
         };
         // Final desired state per key, in first-mention order.
@@ -296,10 +344,11 @@ pub fn resolve(base: &Database, changes: &ChangeSet) -> Result<Vec<TableChanges>
                 _ => {}
             }
         }
-        if added || !rows.is_empty() {
+        if added || added_columns > 0 || !rows.is_empty() {
             out.push(TableChanges {
                 schema,
                 added,
+                added_columns,
                 rows,
             });
         }

@@ -2,9 +2,9 @@
 //! `base` into `modified`.
 //!
 //! Supported: inserts, updates and deletes in every table, new tables, multi-column keys,
-//! integer and nullable columns, binary cells (stream contents are compared). Not supported
-//! (an error says so): tables dropped from the modified database, and tables whose columns
-//! differ between the two (transforms can only append columns, which this does not emit).
+//! integer and nullable columns, binary cells (stream contents are compared), non-key columns
+//! appended to a table. Not supported (an error says so): tables dropped from the modified
+//! database, and any other change of a table's columns (a transform can only append).
 
 use super::changes::ChangeSet;
 use super::database::Database;
@@ -32,19 +32,29 @@ pub fn diff(base: &Database, modified: &Database) -> Result<ChangeSet, MstError>
             }
             continue;
         };
-        if !same_layout(old.schema(), schema) {
+        let old_width = old.schema().columns.len();
+        let appended = &schema.columns[old_width.min(schema.columns.len())..];
+        if !same_layout(old.schema(), schema) || appended.iter().any(|c| c.key) {
             return Err(MstError::invalid(format!(
-                "table {} has different columns in {} and {}: changing a table's columns is not supported",
+                "table {} has different columns in {} and {}: a transform can only append non-key columns",
                 schema.name,
                 base.path().display(),
                 modified.path().display()
             )));
         }
+        if !appended.is_empty() {
+            changes.add_columns(&schema.name, appended.to_vec());
+        }
         for row in table.rows() {
             let key = schema.key_of(row);
             let differs = match old.row(&key) {
                 None => true,
-                Some(before) => row_differs(base, modified, schema, &key, before, row)?,
+                Some(before) => {
+                    // Appended columns are NULL in the base's rows.
+                    let mut before = before.to_vec();
+                    before.resize(schema.columns.len(), Value::Null);
+                    row_differs(base, modified, schema, &key, &before, row)?
+                }
             };
             if differs {
                 changes.set(&schema.name, load_binary(modified, schema, row)?);
@@ -60,9 +70,10 @@ pub fn diff(base: &Database, modified: &Database) -> Result<ChangeSet, MstError>
     Ok(changes)
 }
 
-/// Same column names, types and keys (nullability from `_Validation` may differ harmlessly).
+/// `b` starts with `a`'s columns: same names, types and keys (nullability from `_Validation`
+/// may differ harmlessly); `b` may have more.
 fn same_layout(a: &TableSchema, b: &TableSchema) -> bool {
-    a.columns.len() == b.columns.len()
+    a.columns.len() <= b.columns.len()
         && a.columns
             .iter()
             .zip(&b.columns)

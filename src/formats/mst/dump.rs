@@ -85,6 +85,8 @@ pub enum SchemaSource {
 pub struct TableDump {
     pub name: String,
     pub added: bool,
+    /// Columns this transform appends to an existing table (the schema's last ones).
+    pub added_columns: usize,
     pub schema: Option<TableSchema>,
     pub schema_source: SchemaSource,
     pub rows: Vec<RowChange>,
@@ -116,6 +118,7 @@ impl TransformDump {
                 Some(TableChanges {
                     schema: t.schema.clone()?,
                     added: t.added,
+                    added_columns: t.added_columns,
                     rows: t.rows.clone(),
                 })
             })
@@ -186,9 +189,10 @@ impl Serialize for ChangeJson<'_> {
 
 impl Serialize for TableDump {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut st = s.serialize_struct("TableDump", 6)?;
+        let mut st = s.serialize_struct("TableDump", 7)?;
         st.serialize_field("name", &self.name)?;
         st.serialize_field("added", &self.added)?;
+        st.serialize_field("added_columns", &self.added_columns)?;
         st.serialize_field("schema_source", &self.schema_source)?;
         let columns: Option<Vec<(String, String)>> = self.schema.as_ref().map(|sc| {
             sc.columns
@@ -307,6 +311,19 @@ impl fmt::Display for TransformDump {
                     writeln!(
                         f,
                         "New table {} ({}), {count} row(s)",
+                        t.name,
+                        cols.join(", ")
+                    )?;
+                }
+                (Some(schema), false) if t.added_columns > 0 => {
+                    let first = schema.columns.len() - t.added_columns;
+                    let cols: Vec<String> = schema.columns[first..]
+                        .iter()
+                        .map(|c| format!("{} {}", c.name, c.idt()))
+                        .collect();
+                    writeln!(
+                        f,
+                        "Table {}: column(s) added ({}), {count} change(s)",
                         t.name,
                         cols.join(", ")
                     )?;

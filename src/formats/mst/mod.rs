@@ -51,6 +51,7 @@ pub use error::{ErrorKind, MstError};
 pub use reader::{read_transform, read_transform_file};
 pub use schema::{ColumnDef, ColumnKind, TableSchema, Value};
 pub use standard::standard_table;
+pub use streamname::decode as decode_stream_name;
 pub use writer::{suppress, validation, write_resolved, write_transform, TransformOptions};
 
 #[cfg(test)]

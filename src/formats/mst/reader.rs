@@ -109,6 +109,8 @@ fn decode(bytes: &[u8], base: Option<&Database>) -> Result<TransformDump, MstErr
     let mut dumps = Vec::new();
     // New tables first: their schemas come from _Tables/_Columns.
     let mut added: BTreeMap<String, Vec<(Option<i32>, ColumnDef)>> = BTreeMap::new();
+    // Tables `_Tables` creates; other `_Columns` inserts append columns to an existing table.
+    let mut created = std::collections::BTreeSet::new();
     for sys in ["_Tables", "_Columns"] {
         let Some(data) = tables.remove(sys) else {
             continue;
@@ -122,6 +124,7 @@ fn decode(bytes: &[u8], base: Option<&Database>) -> Result<TransformDump, MstErr
         for row in &rows {
             if let RowChange::Insert { row } = row {
                 if sys == "_Tables" {
+                    created.insert(row[0].key_text());
                     added.entry(row[0].key_text()).or_default();
                 } else {
                     let bits = row[3].as_int().unwrap_or(0) as u16;
@@ -137,29 +140,50 @@ fn decode(bytes: &[u8], base: Option<&Database>) -> Result<TransformDump, MstErr
         dumps.push(TableDump {
             name: sys.to_string(),
             added: false,
+            added_columns: 0,
             schema: Some(schema),
             schema_source: SchemaSource::System,
             rows,
             raw: None,
         });
     }
+    let known = |name: &str| -> Option<(TableSchema, SchemaSource)> {
+        if let Some(t) = base.and_then(|b| b.table(name)) {
+            Some((t.schema().clone(), SchemaSource::Base))
+        } else {
+            standard_table(name).map(|s| (s, SchemaSource::Standard))
+        }
+    };
     let mut new_schemas: BTreeMap<String, TableSchema> = BTreeMap::new();
+    // Existing tables with columns appended by this transform: the known columns, then these.
+    let mut extended: BTreeMap<String, (TableSchema, SchemaSource, usize)> = BTreeMap::new();
     for (name, mut cols) in added {
         // NULL numbers mean stream order (Wine numbers them 1..n); a stable sort keeps it.
         cols.sort_by_key(|(n, _)| n.unwrap_or(0));
-        let schema = TableSchema::new(name.clone(), cols.into_iter().map(|(_, c)| c).collect());
-        new_schemas.insert(name, schema);
+        let cols: Vec<ColumnDef> = cols.into_iter().map(|(_, c)| c).collect();
+        if created.contains(&name) {
+            new_schemas.insert(name.clone(), TableSchema::new(name, cols));
+        } else if let Some((schema, source)) = known(&name) {
+            let appended = cols.len();
+            let mut all = schema.columns.clone();
+            all.extend(cols);
+            extended.insert(
+                name.clone(),
+                (TableSchema::new(name, all), source, appended),
+            );
+        }
+        // Columns appended to a table we know nothing of: its stream is shown raw below.
     }
 
     for (name, data) in tables {
-        let (schema, source, is_new) = if let Some(s) = new_schemas.remove(&name) {
-            (Some(s), SchemaSource::Transform, true)
-        } else if let Some(t) = base.and_then(|b| b.table(&name)) {
-            (Some(t.schema().clone()), SchemaSource::Base, false)
-        } else if let Some(s) = standard_table(&name) {
-            (Some(s), SchemaSource::Standard, false)
+        let (schema, source, is_new, appended) = if let Some(s) = new_schemas.remove(&name) {
+            (Some(s), SchemaSource::Transform, true, 0)
+        } else if let Some((s, source, n)) = extended.remove(&name) {
+            (Some(s), source, false, n)
+        } else if let Some((s, source)) = known(&name) {
+            (Some(s), source, false, 0)
         } else {
-            (None, SchemaSource::Unknown, false)
+            (None, SchemaSource::Unknown, false, 0)
         };
         let (rows, raw) = match &schema {
             Some(s) => (ctx.rows(s, &data)?, None),
@@ -168,17 +192,30 @@ fn decode(bytes: &[u8], base: Option<&Database>) -> Result<TransformDump, MstErr
         dumps.push(TableDump {
             name,
             added: is_new,
+            added_columns: appended,
             schema,
             schema_source: source,
             rows,
             raw,
         });
     }
-    // A table added with no rows has no stream of its own.
+    // A table added (or extended) with no rows has no stream of its own.
+    for (name, (schema, source, appended)) in extended {
+        dumps.push(TableDump {
+            name,
+            added: false,
+            added_columns: appended,
+            schema: Some(schema),
+            schema_source: source,
+            rows: Vec::new(),
+            raw: None,
+        });
+    }
     for (name, schema) in new_schemas {
         dumps.push(TableDump {
             name,
             added: true,
+            added_columns: 0,
             schema: Some(schema),
             schema_source: SchemaSource::Transform,
             rows: Vec::new(),

@@ -219,6 +219,104 @@ fn round_trip_every_kind_of_change() {
 }
 
 #[test]
+fn columns_appended_to_an_existing_table_round_trip() {
+    let base = open("diff-base.msi");
+    let widget = base.table("Widget").unwrap().schema().columns.len();
+    let mut changes = ChangeSet::new();
+    changes
+        .add_columns(
+            "Widget",
+            vec![
+                ColumnDef::new("Color", ColumnKind::Str(32)).nullable(),
+                ColumnDef::new("Size", ColumnKind::Int16).nullable(),
+            ],
+        )
+        .update(
+            "Widget",
+            vec![Value::str("A"), Value::Int(1)],
+            "Color",
+            Value::str("red"),
+        )
+        .set(
+            "Widget",
+            vec![
+                Value::str("D"),
+                Value::Int(9),
+                Value::Int(4),
+                Value::Null,
+                Value::Null,
+                Value::Int(-2),
+            ],
+        );
+    let (want, got) = round_trip(&base, &changes);
+    assert_eq!(want, got);
+    let w = got.iter().find(|t| t.schema.name == "Widget").unwrap();
+    assert_eq!(
+        (w.added, w.added_columns, w.schema.columns.len()),
+        (false, 2, widget + 2)
+    );
+    // `_Columns` numbers the new columns after the base's; no `_Tables` row is written.
+    let mst = write_transform(&base, &changes, &TransformOptions::default()).unwrap();
+    let dump = read_transform(&mst, Some(&base)).unwrap();
+    let cols = dump.table("_Columns").unwrap();
+    let numbers: Vec<Value> = cols
+        .rows
+        .iter()
+        .map(|r| match r {
+            RowChange::Insert { row } => row[1].clone(),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        numbers,
+        [Value::Int(widget as i32 + 1), Value::Int(widget as i32 + 2)]
+    );
+    assert!(dump.table("_Tables").is_none());
+    assert!(
+        dump.to_string()
+            .contains("column(s) added (Color S32, Size I2)"),
+        "{dump}"
+    );
+    // Only columns, no rows: still a `_Columns` stream.
+    let mut only = ChangeSet::new();
+    only.add_columns(
+        "Widget",
+        vec![ColumnDef::new("Tag", ColumnKind::Str(0)).nullable()],
+    );
+    let dump = read_transform(
+        &write_transform(&base, &only, &TransformOptions::default()).unwrap(),
+        Some(&base),
+    )
+    .unwrap();
+    assert_eq!(dump.table("Widget").unwrap().added_columns, 1);
+
+    // What cannot be appended is refused with a reason.
+    let refused = |c: &ChangeSet| {
+        write_transform(&base, c, &TransformOptions::default())
+            .unwrap_err()
+            .to_string()
+    };
+    let mut key = ChangeSet::new();
+    key.add_columns(
+        "Widget",
+        vec![ColumnDef::new("K3", ColumnKind::Int16).key()],
+    );
+    assert!(refused(&key).contains("key column"), "{}", refused(&key));
+    let mut dup = ChangeSet::new();
+    dup.add_columns(
+        "Widget",
+        vec![ColumnDef::new("Note", ColumnKind::Str(0)).nullable()],
+    );
+    assert!(refused(&dup).contains("already has a column Note"));
+    let mut missing = ChangeSet::new();
+    missing.add_columns(
+        "Nope",
+        vec![ColumnDef::new("X", ColumnKind::Str(0)).nullable()],
+    );
+    assert!(refused(&missing).contains("no such table"));
+}
+
+#[test]
 fn validation_errors_are_clear() {
     let base = open("tiny.msi");
     let opts = TransformOptions::default();
@@ -329,6 +427,34 @@ fn options_reach_the_summary() {
         ]
     );
     assert_eq!(s.app_name.as_deref(), Some("tester"));
+    // A customization transform: last author = template, page count = the base's.
+    assert_eq!(s.last_author, s.template);
+    assert_eq!(s.page_count, Some(base.page_count()));
+
+    // Between two databases: the result's platform;language and the larger page count.
+    let opts = TransformOptions {
+        result_template: Some("Intel;1031".into()),
+        page_count: Some(base.page_count() + 100),
+        ..TransformOptions::default()
+    };
+    let s = read_transform(&write_transform(&base, &c, &opts).unwrap(), None)
+        .unwrap()
+        .summary;
+    assert_eq!(s.template.as_deref(), Some(base.template()));
+    assert_eq!(s.last_author.as_deref(), Some("Intel;1031"));
+    assert_eq!(s.page_count, Some(base.page_count() + 100));
+    let smaller = TransformOptions {
+        page_count: Some(1),
+        ..TransformOptions::default()
+    };
+    let s = read_transform(&write_transform(&base, &c, &smaller).unwrap(), None)
+        .unwrap()
+        .summary;
+    assert_eq!(
+        s.page_count,
+        Some(base.page_count()),
+        "the larger of the two"
+    );
 }
 
 #[test]

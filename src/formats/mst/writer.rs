@@ -93,6 +93,11 @@ pub struct TransformOptions {
     /// Allow changing ProductCode, ProductVersion or UpgradeCode (never for a customization
     /// transform: ConfigMgr detection depends on them). Default false.
     pub allow_identity_change: bool,
+    /// PID_LASTAUTHOR, the `platform;language` of the database after the transform; None: the
+    /// base's (a customization transform changes neither).
+    pub result_template: Option<String>,
+    /// PID_PAGECOUNT, the larger of the two databases' page counts; None: the base's.
+    pub page_count: Option<i32>,
 }
 
 impl Default for TransformOptions {
@@ -103,6 +108,8 @@ impl Default for TransformOptions {
             app_name: "agentpack".into(),
             title: "Transform".into(),
             allow_identity_change: false,
+            result_template: None,
+            page_count: None,
         }
     }
 }
@@ -159,16 +166,23 @@ pub fn write_resolved(
     let sys_columns = columns_schema();
     let mut table_records = Vec::new();
     let mut column_records = Vec::new();
-    for t in tables.iter().filter(|t| t.added) {
+    for t in tables.iter().filter(|t| t.added || t.added_columns > 0) {
         let id = pool.intern(&t.schema.name);
-        table_records.push(Pending {
-            sort_key: vec![id],
-            record: RawRecord {
-                mask: insert_mask(1),
-                fields: vec![(0, id)],
-            },
-        });
-        for (i, col) in t.schema.columns.iter().enumerate() {
+        // A new table gets a `_Tables` row and all its columns; an extended one only the
+        // appended columns, numbered after the existing ones.
+        let first = if t.added {
+            table_records.push(Pending {
+                sort_key: vec![id],
+                record: RawRecord {
+                    mask: insert_mask(1),
+                    fields: vec![(0, id)],
+                },
+            });
+            0
+        } else {
+            t.schema.columns.len().saturating_sub(t.added_columns)
+        };
+        for (i, col) in t.schema.columns.iter().enumerate().skip(first) {
             let table_id = pool.intern(&t.schema.name);
             let number = encode_int(ColumnKind::Int16, Some(i as i32 + 1));
             let name_id = pool.intern(&col.name);
@@ -250,6 +264,8 @@ pub fn write_resolved(
             streamname::encode("_Tables", true),
             finish(&sys_tables, table_records, long_refs),
         ));
+    }
+    if !column_records.is_empty() {
         streams.push((
             streamname::encode("_Columns", true),
             finish(&sys_columns, column_records, long_refs),
@@ -322,9 +338,14 @@ fn summary_bytes(
     }
     props.insert(summary::PID_TITLE, text(&opts.title)?);
     props.insert(summary::PID_TEMPLATE, text(base.template())?);
-    props.insert(summary::PID_LASTAUTHOR, text(base.template())?);
+    let result = opts.result_template.as_deref().unwrap_or(base.template());
+    props.insert(summary::PID_LASTAUTHOR, text(result)?);
     props.insert(summary::PID_REVNUMBER, text(&revision)?);
-    props.insert(summary::PID_PAGECOUNT, Prop::I4(base.page_count()));
+    let pages = opts
+        .page_count
+        .unwrap_or(base.page_count())
+        .max(base.page_count());
+    props.insert(summary::PID_PAGECOUNT, Prop::I4(pages));
     let charcount = (u32::from(opts.validation) << 16) | u32::from(opts.error_suppression);
     props.insert(summary::PID_CHARCOUNT, Prop::I4(charcount as i32));
     props.insert(summary::PID_APPNAME, text(&opts.app_name)?);

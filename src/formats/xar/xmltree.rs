@@ -56,6 +56,35 @@ impl Element {
     }
 }
 
+impl Element {
+    /// The element as XML, indented by `indent` spaces, text and attributes escaped. Text is
+    /// written before the children (the tree does not keep mixed content's order), so this is
+    /// exact for elements whose text is blank or who have no children.
+    pub(crate) fn to_xml(&self, indent: usize) -> String {
+        let pad = " ".repeat(indent);
+        let mut out = format!("{pad}<{}", self.name);
+        for (k, v) in &self.attrs {
+            out.push_str(&format!(" {k}=\"{}\"", escape(v)));
+        }
+        let text = self.text.trim();
+        if self.children.is_empty() && text.is_empty() {
+            out.push_str("/>\n");
+            return out;
+        }
+        out.push('>');
+        out.push_str(&escape(text));
+        if !self.children.is_empty() {
+            out.push('\n');
+            for c in &self.children {
+                out.push_str(&c.to_xml(indent + 4));
+            }
+            out.push_str(&pad);
+        }
+        out.push_str(&format!("</{}>\n", self.name));
+        out
+    }
+}
+
 fn resolve_ref(name: &str) -> Result<String, String> {
     if let Some(num) = name.strip_prefix('#') {
         let code = if let Some(hex) = num.strip_prefix('x') {
@@ -224,6 +253,27 @@ mod tests {
         assert!(parse("<a/><b/>").is_err());
         let deep = "<a>".repeat(MAX_DEPTH + 1) + &"</a>".repeat(MAX_DEPTH + 1);
         assert!(parse(&deep).is_err());
+    }
+
+    #[test]
+    fn to_xml_round_trips_through_parse() {
+        let xml = r#"<volume-check><allowed-os-versions><os-version min="12.0" note="a&quot;&lt;b"/></allowed-os-versions></volume-check>"#;
+        let e = parse(xml).unwrap();
+        let again = parse(&e.to_xml(4)).unwrap();
+        // Equal but for the indentation written between elements.
+        assert_eq!(again.to_xml(4), e.to_xml(4));
+        let mut v = Vec::new();
+        again.descendants_named("os-version", &mut v);
+        assert_eq!(
+            v[0].attrs,
+            [
+                ("min".into(), "12.0".into()),
+                ("note".into(), "a\"<b".into())
+            ]
+        );
+        assert!(e
+            .to_xml(0)
+            .starts_with("<volume-check>\n    <allowed-os-versions>"));
     }
 
     #[test]

@@ -4,8 +4,9 @@ Creates or updates the Configuration Manager application for CrashPlan 11.7.0, p
 
 .DESCRIPTION
 Written by agentpack. Idempotent: creates the application and its Windows Installer deployment
-type when missing and updates them otherwise (commands, detection, return codes). Supports
--WhatIf and -Confirm. Copy the files of this policy's windows folder (CrashPlan_11.7.0_911_Win64.msi, acme-test.mst)
+type when missing and updates them otherwise (commands, detection, return codes), then sends
+the content to the distribution points: a changed transform (a rotated token) reaches clients
+only once the distribution points hold it. Supports -WhatIf and -Confirm. Copy the files of this policy's windows folder (CrashPlan_11.7.0_911_Win64.msi, acme-test.mst)
 to ContentShare first. The deployment token is in the transform only, never in this script.
 
 .PARAMETER SiteCode
@@ -16,6 +17,10 @@ UNC folder holding this policy's MSI and transform, e.g. \\server\sources$\acme-
 
 .PARAMETER ProviderMachineName
 SMS Provider server, when the site drive does not exist yet in this session.
+
+.PARAMETER DistributionPointGroupName
+Distribute a new application's content to this distribution point group. An existing
+application's content is refreshed on the distribution points that already hold it.
 
 .EXAMPLE
 .\New-CrashPlanApplication.ps1 -SiteCode P01 -ContentShare \\server\sources$\acme-test -WhatIf
@@ -30,7 +35,9 @@ param(
     [ValidatePattern('^\\\\[^\\]+\\[^\\]+')]
     [string] $ContentShare,
 
-    [string] $ProviderMachineName
+    [string] $ProviderMachineName,
+
+    [string] $DistributionPointGroupName
 )
 
 Set-StrictMode -Version Latest
@@ -76,7 +83,9 @@ try {
         if ($PSCmdlet.ShouldProcess($ApplicationName, 'New-CMApplication')) {
             $app = New-CMApplication -Name $ApplicationName -Publisher $Publisher -SoftwareVersion $SoftwareVersion
         }
-    } elseif ($PSCmdlet.ShouldProcess($ApplicationName, 'Set-CMApplication')) {
+    } elseif (($app.Manufacturer -ne $Publisher -or $app.SoftwareVersion -ne $SoftwareVersion) -and
+              $PSCmdlet.ShouldProcess($ApplicationName, 'Set-CMApplication')) {
+        # Only when something changed: every Set makes a new application revision.
         Set-CMApplication -Name $ApplicationName -Publisher $Publisher -SoftwareVersion $SoftwareVersion
     }
     if (-not $app) { return }  # -WhatIf on a new application: nothing below can be shown
@@ -90,13 +99,16 @@ try {
         InstallCommand           = $InstallCommand
         UninstallCommand         = $UninstallCommand
         InstallationBehaviorType = $InstallBehavior
-        LogonRequirementType     = $LogonRequirement
         UserInteractionMode      = 'Hidden'
     }
+    # With InstallForUser, ConfigMgr refuses a logon requirement.
+    if ($LogonRequirement) { $settings.LogonRequirementType = $LogonRequirement }
     $dt = Get-CMDeploymentType -ApplicationName $ApplicationName -DeploymentTypeName $DeploymentTypeName
+    $existed = [bool] $dt
     if (-not $dt) {
         if ($PSCmdlet.ShouldProcess($DeploymentTypeName, 'Add-CMMsiDeploymentType')) {
-            Add-CMMsiDeploymentType @settings | Out-Null
+            # -Force: the MSI's publisher may be unknown to the site; do not stop to ask.
+            Add-CMMsiDeploymentType @settings -Force | Out-Null
         }
     } elseif ($PSCmdlet.ShouldProcess($DeploymentTypeName, 'Set-CMMsiDeploymentType')) {
         Set-CMMsiDeploymentType @settings
@@ -104,13 +116,13 @@ try {
     $dt = Get-CMDeploymentType -ApplicationName $ApplicationName -DeploymentTypeName $DeploymentTypeName
     if (-not $dt) { return }
 
-    # Replace whatever detection the deployment type has with the one clause above.
+    # Replace whatever detection the deployment type has with the one clause above, in one
+    # call: the deployment type is never left without a detection method.
     if ($PSCmdlet.ShouldProcess($DeploymentTypeName, 'Set detection clause')) {
         $old = @(Get-CMDeploymentTypeDetectionClause -InputObject $dt | ForEach-Object { $_.Setting.LogicalName })
-        if ($old.Count -gt 0) {
-            Set-CMMsiDeploymentType -ApplicationName $ApplicationName -DeploymentTypeName $DeploymentTypeName -RemoveDetectionClause $old
-        }
-        Set-CMMsiDeploymentType -ApplicationName $ApplicationName -DeploymentTypeName $DeploymentTypeName -AddDetectionClause $clause
+        $detection = @{ AddDetectionClause = $clause }
+        if ($old.Count -gt 0) { $detection.RemoveDetectionClause = $old }
+        Set-CMMsiDeploymentType -ApplicationName $ApplicationName -DeploymentTypeName $DeploymentTypeName @detection
     }
 
     foreach ($rc in $ReturnCodes) {
@@ -122,6 +134,23 @@ try {
                 Add-CMDeploymentTypeReturnCode -InputObject $dt -ReturnCode $rc.Code -CodeType $rc.Type -Name $rc.Name | Out-Null
             }
         }
+    }
+
+    # The content (the MSI and this policy's transform) on the distribution points.
+    if ($existed) {
+        if ($PSCmdlet.ShouldProcess($ApplicationName, 'Update-CMDistributionPoint')) {
+            try {
+                Update-CMDistributionPoint -ApplicationName $ApplicationName -DeploymentTypeName $DeploymentTypeName
+            } catch {
+                Write-Warning "Could not refresh the content on the distribution points: $($_.Exception.Message)"
+            }
+        }
+    } elseif ($DistributionPointGroupName) {
+        if ($PSCmdlet.ShouldProcess($ApplicationName, "Start-CMContentDistribution to $DistributionPointGroupName")) {
+            Start-CMContentDistribution -ApplicationName $ApplicationName -DistributionPointGroupName $DistributionPointGroupName
+        }
+    } else {
+        Write-Warning 'The content is not distributed yet: give -DistributionPointGroupName, or distribute it in the console.'
     }
 } finally {
     Pop-Location
