@@ -14,7 +14,7 @@ pub use stage::{Placement, Staging, Written};
 
 use crate::config::Config;
 use crate::error::{Error, Problem, Problems, Result};
-use crate::manifest::{self, Manifest, OutputRecord, ProductRef};
+use crate::manifest::{self, Manifest, OutputRecord, OutputSpill, ProductRef};
 use crate::policy::{load_policy, LoadOptions, Policy};
 use crate::product::{Product, Products};
 use rayon::prelude::*;
@@ -258,8 +258,11 @@ pub fn run(req: &Request) -> Result<Summary> {
     let mut held: Vec<PathBuf> = inputs.iter().map(|i| i.abs.clone()).collect();
     held.extend(policies.iter().filter_map(|p| p.token_file.clone()));
     let staging = Staging::begin(&out, &held)?;
+    // Each policy's manifest records go to disk as soon as it is written: memory stays flat
+    // however many policies a build has.
+    let spill = OutputSpill::new(staging.path().parent().unwrap_or(Path::new(".")))?;
     let flags = &req.flags;
-    let rendered: Vec<(String, Result<Vec<OutputRecord>>)> = policies
+    let rendered: Vec<(String, Result<usize>)> = policies
         .par_iter()
         .map(|policy| {
             let ctx = Context {
@@ -274,21 +277,23 @@ pub fn run(req: &Request) -> Result<Summary> {
                     w.extend(crate::macos::render(&ctx)?);
                     Ok(w)
                 })
-                .and_then(|artifacts| write(&staging, &artifacts, &inputs, flags));
+                .and_then(|artifacts| write(&staging, &artifacts, &inputs, flags))
+                .and_then(|records| {
+                    let n = records.len();
+                    spill.add(&policy.name, records)?;
+                    Ok(n)
+                });
             (policy.name.clone(), r)
         })
         .collect();
-    let mut records = Vec::new();
+    let mut outputs = 0;
     let mut summaries = Vec::new();
     let mut problems = Problems::default();
     for (name, r) in rendered {
         match r {
-            Ok(a) => {
-                summaries.push(PolicySummary {
-                    name,
-                    outputs: a.len(),
-                });
-                records.extend(a);
+            Ok(n) => {
+                summaries.push(PolicySummary { name, outputs: n });
+                outputs += n;
             }
             Err(e) if e.kind == crate::error::Kind::Internal => return Err(e),
             Err(e) => problems.extend(e),
@@ -312,11 +317,14 @@ pub fn run(req: &Request) -> Result<Summary> {
         display_name: product.display_name.clone(),
         era: product.era.clone(),
     };
-    let m = Manifest::new(build_time, product_ref, &inputs, records);
-    let json = m.to_json();
-    staging.write_bytes(Path::new(manifest::MANIFEST), &json, 0o644)?;
-    let sums = m.sums(&sha256_hex(&json));
-    staging.write_bytes(Path::new(manifest::SUMS), sums.as_bytes(), 0o644)?;
+    let head = Manifest::new(build_time, product_ref, &inputs, Vec::new());
+    let written = staging.write_with(Path::new(manifest::MANIFEST), 0o644, |w| {
+        spill.write_manifest(&head.to_json(), w)
+    })?;
+    staging.write_with(Path::new(manifest::SUMS), 0o644, |w| {
+        spill.write_sums(&written.sha256, w)
+    })?;
+    drop(spill);
     staging.commit()?;
 
     summaries.sort_by(|a, b| a.name.cmp(&b.name));
@@ -324,8 +332,8 @@ pub fn run(req: &Request) -> Result<Summary> {
         out: display_path(&out),
         product: product.id.clone(),
         policies: summaries,
-        outputs: m.outputs.len(),
-        build_time: m.build_time,
+        outputs,
+        build_time: head.build_time,
         failed,
         notes,
     })

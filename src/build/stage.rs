@@ -174,17 +174,16 @@ fn check_replaceable(out: &Path) -> Result<()> {
                     not_ours,
                 ));
             }
-            let (_, manifest) = crate::manifest::read_manifest(out).map_err(|_| {
+            let mut listed = crate::manifest::listed_paths(out).map_err(|_| {
                 refuse(
                     out,
                     "holds a manifest.json that is not an agentpack manifest: it is not an agentpack output",
                     not_ours,
                 )
             })?;
-            let mut listed: std::collections::BTreeSet<String> =
-                manifest.outputs.into_iter().map(|o| o.path).collect();
-            listed.insert(crate::manifest::MANIFEST.into());
-            listed.insert(crate::manifest::SUMS.into());
+            listed.push(crate::manifest::MANIFEST.into());
+            listed.push(crate::manifest::SUMS.into());
+            listed.sort_unstable();
             let mut foreign = Vec::new();
             for entry in walkdir::WalkDir::new(out).min_depth(1).sort_by_file_name() {
                 let entry = entry.map_err(|e| {
@@ -198,7 +197,7 @@ fn check_replaceable(out: &Path) -> Result<()> {
                 }
                 let rel = entry.path().strip_prefix(out).unwrap_or(entry.path());
                 let rel = rel.to_string_lossy().replace('\\', "/");
-                if !listed.contains(&rel) {
+                if listed.binary_search(&rel).is_err() {
                     foreign.push(rel);
                 }
             }
@@ -312,6 +311,16 @@ impl Staging {
         rel: &Path,
         produce: &super::artifact::StreamFn,
         mode: u32,
+    ) -> Result<Written> {
+        self.write_with(rel, mode, |w| produce(w))
+    }
+
+    /// Write `rel` with `mode` through `produce`, hashing (SHA-256 and SHA3-512) as it goes.
+    pub fn write_with(
+        &self,
+        rel: &Path,
+        mode: u32,
+        produce: impl FnOnce(&mut dyn Write) -> Result<()>,
     ) -> Result<Written> {
         use sha2::Digest;
         let dest = self.dest(rel)?;

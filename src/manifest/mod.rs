@@ -14,6 +14,9 @@
 //!
 //! No secret is ever stored in it.
 
+mod spill;
+pub use spill::OutputSpill;
+
 use crate::build::{Input, Platform};
 use crate::error::{Error, Problem, Result};
 use serde::{Deserialize, Serialize};
@@ -206,6 +209,40 @@ pub fn read_manifest(out: &Path) -> Result<(Vec<u8>, Manifest)> {
         ));
     }
     Ok((text, manifest))
+}
+
+/// The output paths `out/manifest.json` lists, read streaming (only the paths are kept), after
+/// checking it is a regular file of this agentpack's schema: what a build may replace.
+pub fn listed_paths(out: &Path) -> Result<Vec<String>> {
+    #[derive(Deserialize)]
+    struct PathOnly {
+        path: String,
+    }
+    #[derive(Deserialize)]
+    struct Listing {
+        schema: String,
+        outputs: Vec<PathOnly>,
+    }
+    let mpath = out.join(MANIFEST);
+    let meta = std::fs::symlink_metadata(&mpath).map_err(|e| Error::io(&mpath, "read", e))?;
+    let not_ours = |why: String| {
+        Error::bad_input(
+            Problem::new(format!("is not an agentpack manifest: {why}"))
+                .file(&mpath)
+                .hint("this is not an agentpack output folder"),
+        )
+    };
+    if !meta.is_file() {
+        return Err(not_ours("not a regular file".into()));
+    }
+    let f = std::fs::File::open(&mpath).map_err(|e| Error::io(&mpath, "read", e))?;
+    use std::io::Read as _;
+    let reader = std::io::BufReader::new(f.take(MAX_MANIFEST));
+    let listing: Listing = serde_json::from_reader(reader).map_err(|e| not_ours(e.to_string()))?;
+    if listing.schema != SCHEMA {
+        return Err(not_ours(format!("schema '{}'", listing.schema)));
+    }
+    Ok(listing.outputs.into_iter().map(|o| o.path).collect())
 }
 
 /// Re-hash every file in `out` against its manifest.json and SHA256SUMS. Links, pipes and
