@@ -140,6 +140,8 @@ const CASES: &[Case] = &[
     case!("name-slash", Edit("name: acme/prod"), ["name"]),
     case!("name-cmd", Edit("name: \"acme&calc\""), ["name"]),
     case!("name-upper", Edit("name: ACME"), ["name"]),
+    case!("name-windows-device", Edit("name: nul"), ["name", "reserved device name"]),
+    case!("name-windows-com", Edit("name: com1"), ["name", "reserved device name"]),
     case!("url-packed-amp", Edit("deployment_url: https://h.example.com/a&b"), ["deployment_url", "'&'"]),
     case!("url-packed-eq", Edit("deployment_url: https://h.example.com/?a=b"), ["deployment_url", "'='"]),
     case!("url-quote", Edit("deployment_url: 'https://h.example.com/\"x'"), ["deployment_url", "'\"'"]),

@@ -23,14 +23,29 @@ pub fn check_name(name: &str) -> Result<(), Violation> {
         && name
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
-    if ok {
-        Ok(())
-    } else {
-        Err(v(
+    if !ok {
+        return Err(v(
             "must be lowercase letters, digits, '-' or '_', starting with a letter or digit (at most 64)",
             "it is used in output file names, e.g. `acme-prod`",
-        ))
+        ));
     }
+    if is_windows_device_name(name) {
+        return Err(v(
+            format!("'{name}' is a reserved device name on Windows"),
+            "Windows cannot store a file or folder of that name (and TRANSFORMS=\"nul.mst\" means the NUL device): choose another name, e.g. `acme-prod`",
+        ));
+    }
+    Ok(())
+}
+
+/// CON, PRN, AUX, NUL, COM0-9 and LPT0-9 name devices on Windows, whatever follows a dot
+/// (Microsoft's "Naming Files, Paths, and Namespaces").
+fn is_windows_device_name(name: &str) -> bool {
+    let stem = name.split('.').next().unwrap_or(name);
+    matches!(stem, "con" | "prn" | "aux" | "nul")
+        || ((stem.starts_with("com") || stem.starts_with("lpt"))
+            && stem.len() == 4
+            && stem.as_bytes()[3].is_ascii_digit())
 }
 
 /// Control characters (including CR, LF, tab and DEL) are never valid in a policy value.
@@ -254,6 +269,12 @@ mod tests {
         assert!(check_name("Acme").is_err());
         assert!(check_name("-x").is_err());
         assert!(check_name("").is_err());
+        for reserved in ["con", "nul", "aux", "prn", "com1", "com0", "lpt9"] {
+            let e = check_name(reserved).err().expect(reserved);
+            assert!(e.message.contains("reserved device name"), "{}", e.message);
+        }
+        assert!(check_name("console").is_ok() && check_name("com10").is_ok());
+        assert!(check_name("nul-org").is_ok());
         assert!(check_no_control("a\nb").is_err());
         assert!(check_no_control("Ächt & \"ok\"").is_ok());
         assert!(check_packable("a&b").is_err());

@@ -51,6 +51,16 @@ impl MsiexecLine {
                 .hint(rename),
             ));
         }
+        // Windows drops trailing dots and spaces from file names: the copy on the content
+        // share would not have the name the command line gives.
+        if msi.ends_with(['.', ' ']) {
+            return Err(Error::bad_input(
+                Problem::new(format!(
+                    "the MSI's file name {msi:?} ends in a dot or space, which Windows drops from file names"
+                ))
+                .hint(rename),
+            ));
+        }
         let msi = msiexec_path(msi).map_err(|e| bad("the MSI's file name", e, rename))?;
         let mst =
             msiexec_path_list(&[mst]).map_err(|e| bad("the transform's file name", e, rename))?;
@@ -165,6 +175,10 @@ mod tests {
         );
         assert!(l.command_line().is_err());
         assert!(MsiexecLine::install("a\"b.msi", "a.mst", "x.log", Scope::Device).is_err());
+        for trailing in ["setup.msi.", "setup.msi "] {
+            let e = MsiexecLine::install(trailing, "a.mst", "x.log", Scope::Device).unwrap_err();
+            assert!(e.to_string().contains("ends in a dot or space"), "{e}");
+        }
     }
 
     #[test]
