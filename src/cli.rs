@@ -3,7 +3,8 @@
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
-#[derive(Parser, Debug)]
+// No `Debug` on these types: `--windows-args` holds the deployment token.
+#[derive(Parser)]
 #[command(
     name = "agentpack",
     version,
@@ -20,7 +21,7 @@ pub struct Cli {
     pub command: Command,
 }
 
-#[derive(Subcommand, Debug)]
+#[derive(Subcommand)]
 pub enum Command {
     /// Build every artifact for the policies into OUT (default from agentpack.yaml).
     Build(BuildArgs),
@@ -49,7 +50,7 @@ pub enum Command {
     Mst(MstCommand),
 }
 
-#[derive(Args, Debug)]
+#[derive(Args)]
 pub struct BuildArgs {
     /// Config file (default: agentpack.yaml in the working folder, when no --policy is given).
     #[arg(long, value_name = "FILE")]
@@ -84,7 +85,7 @@ pub struct BuildArgs {
     pub keep_going: bool,
 }
 
-#[derive(Subcommand, Debug)]
+#[derive(Subcommand)]
 pub enum PolicyCommand {
     /// Validate policy files and report every problem.
     Check {
@@ -98,7 +99,7 @@ pub enum PolicyCommand {
     Import(ImportArgs),
 }
 
-#[derive(Args, Debug)]
+#[derive(Args)]
 pub struct ImportArgs {
     /// The arguments copied from the console (with or without `msiexec /i file.msi`).
     #[arg(
@@ -132,7 +133,7 @@ pub struct ImportArgs {
     pub token_file: Option<PathBuf>,
 }
 
-#[derive(Subcommand, Debug)]
+#[derive(Subcommand)]
 pub enum MstCommand {
     /// Write the transform that turns BASE into MODIFIED (like msitran -g).
     Diff {

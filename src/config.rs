@@ -47,6 +47,7 @@ impl Config {
                 Some(i) => &msg[..i],
                 None => &msg,
             };
+            let shown = crate::secret::hide_quoted_values(shown);
             let mut p = Problem::new(format!("invalid config: {shown}"))
                 .file(path)
                 .line(e.location().map(|l| l.line()));
@@ -131,7 +132,7 @@ mod tests {
             std::fs::write(dir.path().join("policies").join(n), "").unwrap();
         }
         let cfg = dir.path().join("agentpack.yaml");
-        std::fs::write(&cfg, "product: crashplan\ninstallers:\n  windows: x.msi\npolicies: [\"policies/*.yaml\"]\nout: dist\n").unwrap();
+        std::fs::write(&cfg, "product: example\ninstallers:\n  windows: x.msi\npolicies: [\"policies/*.yaml\"]\nout: dist\n").unwrap();
         let c = Config::load(&cfg).unwrap();
         assert_eq!(c.policies.len(), 2);
         std::fs::write(
@@ -152,7 +153,7 @@ mod tests {
     fn unknown_keys_and_empty_globs_are_errors() {
         let dir = tempfile::tempdir().unwrap();
         let cfg = dir.path().join("agentpack.yaml");
-        std::fs::write(&cfg, "prodcut: crashplan\n").unwrap();
+        std::fs::write(&cfg, "prodcut: example\n").unwrap();
         assert!(Config::load(&cfg)
             .unwrap_err()
             .to_string()

@@ -217,6 +217,53 @@ fn the_token_leaks_nowhere() {
     ] {
         std::fs::write(d.join(file), policy("wrong", &line)).unwrap();
     }
+    // The token in braces, next to hex digits or without its dashes, where a name, a path, a
+    // choice or a key belongs: every message that quotes the value must still mask it.
+    let bare = TOKEN.replace('-', "");
+    for (file, line) in [
+        ("bracedenv.yaml", format!("token_env: \"{{{TOKEN}}}\"")),
+        ("bracedfile.yaml", format!("token_file: \"{{{TOKEN}}}\"")),
+        ("hexfile.yaml", format!("token_file: \"ab{TOKEN}\"")),
+        (
+            "bracedscope.yaml",
+            format!("token: {TOKEN}\nscope: \"{{{TOKEN}}}\""),
+        ),
+        (
+            "hexscope.yaml",
+            format!("token: {TOKEN}\nscope: \"cafe{TOKEN}\""),
+        ),
+        (
+            "barescope.yaml",
+            format!("token: {TOKEN}\nscope: \"{bare}\""),
+        ),
+        (
+            "bracedkey.yaml",
+            format!("token: {TOKEN}\n\"{{{TOKEN}}}\": 1"),
+        ),
+        (
+            "barekey.yaml",
+            format!("token: {TOKEN}\n{}: 1", bare.to_uppercase()),
+        ),
+        (
+            "duptoken.yaml",
+            format!("token: {TOKEN}\ntoken: \"{{{TOKEN}}}\"\nscope: {bare}"),
+        ),
+        (
+            "envscope.yaml",
+            format!("token_env: AGENTPACK_SECRET_TOKEN\nscope: \"x{bare}\""),
+        ),
+    ] {
+        std::fs::write(d.join(file), policy("braced", &line)).unwrap();
+    }
+    // Copied into a value that reaches files not marked secret: refused, not echoed.
+    std::fs::write(
+        d.join("orgtoken.yaml"),
+        policy("orgtoken", &format!("token: {TOKEN}"))
+            .replace("Secret Corp", &format!("\"Acme {{{TOKEN}}}\"")),
+    )
+    .unwrap();
+    std::fs::write(d.join("tokendoc.json"), format!("\"{{{TOKEN}}}\"")).unwrap();
+    std::fs::write(d.join("tokenlist.json"), format!("[\"{bare}\"]")).unwrap();
     std::fs::write(
         d.join("portoken.yaml"),
         policy("portoken", &format!("token: {TOKEN}")).replace(":4285", &format!(":{TOKEN}")),
@@ -490,6 +537,82 @@ fn the_token_leaks_nowhere() {
             "build misplaced token",
             vec!["build", "--out", "x", "--policy", "wrongenv.yaml"],
         ),
+        (
+            "check braced tokens",
+            vec![
+                "policy",
+                "check",
+                "bracedenv.yaml",
+                "bracedfile.yaml",
+                "hexfile.yaml",
+                "bracedscope.yaml",
+                "hexscope.yaml",
+                "barescope.yaml",
+                "bracedkey.yaml",
+                "barekey.yaml",
+                "duptoken.yaml",
+                "envscope.yaml",
+                "orgtoken.yaml",
+                "tokendoc.json",
+                "tokenlist.json",
+            ],
+        ),
+        (
+            "check braced tokens --json",
+            vec![
+                "--json",
+                "policy",
+                "check",
+                "bracedenv.yaml",
+                "bracedfile.yaml",
+                "hexfile.yaml",
+                "bracedscope.yaml",
+                "hexscope.yaml",
+                "barescope.yaml",
+                "bracedkey.yaml",
+                "barekey.yaml",
+                "duptoken.yaml",
+                "envscope.yaml",
+                "tokendoc.json",
+                "tokenlist.json",
+            ],
+        ),
+        (
+            "build braced tokens",
+            vec![
+                "build",
+                "--keep-going",
+                "--out",
+                "braced-out",
+                "--policy",
+                "bracedenv.yaml",
+                "--policy",
+                "bracedfile.yaml",
+                "--policy",
+                "bracedscope.yaml",
+                "--policy",
+                "bracedkey.yaml",
+                "--policy",
+                "envscope.yaml",
+                "--policy",
+                "orgtoken.yaml",
+            ],
+        ),
+        (
+            "build braced tokens --json",
+            vec![
+                "--json",
+                "build",
+                "--out",
+                "braced-out",
+                "--policy",
+                "hexscope.yaml",
+                "--policy",
+                "barekey.yaml",
+                "--policy",
+                "duptoken.yaml",
+            ],
+        ),
         ("inspect a token file", vec!["inspect", "t.token"]),
         (
             "build with a token file as MSI",
@@ -536,12 +659,13 @@ fn the_token_leaks_nowhere() {
     }
 
     let mut problems = Vec::new();
-    // Not even a part of it: the first two groups are enough to tell.
+    // Not even a part of it, in either form: the first two groups are enough to tell.
     let part = &TOKEN[..13];
+    let bare_part = &TOKEN.replace('-', "")[..12];
     for r in &runs {
         for (stream, text) in [("stdout", &r.stdout), ("stderr", &r.stderr)] {
             let lower = text.to_ascii_lowercase();
-            if lower.contains(part) {
+            if lower.contains(part) || lower.contains(bare_part) {
                 problems.push(format!(
                     "{} printed (part of) the token on {stream}",
                     r.what

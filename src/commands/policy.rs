@@ -2,7 +2,7 @@ use super::print_json;
 use crate::cli::ImportArgs;
 use crate::error::{Error, Problem, Problems, Result};
 use crate::policy::{self, LoadOptions};
-use crate::product::Products;
+use crate::product::{Product, Products, Source, WindowsPlacement};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -96,6 +96,11 @@ pub fn import(args: ImportArgs, profiles: Option<&Path>, json: bool) -> Result<i
     let product = products
         .require(&args.product)
         .map_err(|p| Error::bad_input(p.field("--product")))?;
+    if let Some(var) = &args.token_env {
+        policy::check_env_name(var).map_err(|v| {
+            Error::bad_input(Problem::new(v.message).field("--token-env").hint(v.hint))
+        })?;
+    }
     let imported = match (&args.windows_args, &args.deploy_properties) {
         (Some(a), _) => policy::import_windows_args(a, product)?,
         (None, Some(f)) => {
@@ -127,30 +132,29 @@ pub fn import(args: ImportArgs, profiles: Option<&Path>, json: bool) -> Result<i
         default_product: None,
         env: &env,
     };
-    // Problems are reported against what the user gave: the arguments or the properties file.
-    let source = match &args.deploy_properties {
-        Some(f) => f.clone(),
-        None => PathBuf::from("--windows-args"),
-    };
-    let policy =
-        policy::load_policy_text(Path::new("imported.yaml"), &full, &opts).map_err(|mut e| {
-            for p in &mut e.problems {
-                p.file = Some(source.clone());
-                p.line = None;
-            }
-            e
-        })?;
-
+    // Problems are reported against what the user gave: the console's arguments or the
+    // deploy.properties file, naming their properties, not policy keys.
+    let policy = policy::load_policy_text(Path::new("imported.yaml"), &full, &opts)
+        .map_err(|e| speak_of_the_input(e, &args, product, &imported))?;
     // Where the token goes: inline only in a 0600 file of its own; otherwise a token file
     // (0600) or an environment variable, and the policy holds no secret.
     let default_var = format!(
         "AGENTPACK_TOKEN_{}",
         args.name.to_ascii_uppercase().replace('-', "_")
     );
+    let token_var = args
+        .token_env
+        .as_deref()
+        .or((args.token_file.is_none() && args.output.is_none()).then_some(default_var.as_str()));
     let render = |token: policy::TokenOut| {
         policy::render_policy_yaml(&args.name, &args.product, &organization, &imported, token)
     };
     let mut notes = Vec::new();
+    let set_before_build = |var: &str| {
+        format!(
+            "the policy reads the token from the environment variable {var}: set it before `agentpack build` or `agentpack policy check` (export {var}=<token>)"
+        )
+    };
     let (text, secret) = match (&args.token_file, &args.token_env, &args.output) {
         (Some(tf), _, out) => {
             write_file(tf, format!("{}\n", policy.token.expose()).as_bytes(), 0o600)?;
@@ -169,10 +173,16 @@ pub fn import(args: ImportArgs, profiles: Option<&Path>, json: bool) -> Result<i
                 false,
             )
         }
-        (None, Some(var), _) => (render(policy::TokenOut::Env(var)), false),
+        (None, Some(var), _) => {
+            notes.push(set_before_build(var));
+            (render(policy::TokenOut::Env(var)), false)
+        }
         (None, None, Some(_)) => (full.clone(), true),
         (None, None, None) => {
-            notes.push(format!("the token is not printed; set {default_var} to it (or use -o FILE / --token-file FILE)"));
+            notes.push(format!(
+                "{}; the token is not printed (-o FILE writes it into the policy, mode 0600; --token-file FILE into a file of its own)",
+                set_before_build(&default_var)
+            ));
             (render(policy::TokenOut::Env(&default_var)), false)
         }
     };
@@ -189,6 +199,9 @@ pub fn import(args: ImportArgs, profiles: Option<&Path>, json: bool) -> Result<i
     }
     if json {
         let mut report = serde_json::json!({ "ok": true, "policy": policy, "notes": notes });
+        if let Some(var) = token_var {
+            report["token_env"] = serde_json::json!(var);
+        }
         match &args.output {
             Some(out) => report["written"] = serde_json::json!(out),
             None => report["policy_yaml"] = serde_json::json!(text),
@@ -204,3 +217,114 @@ pub fn import(args: ImportArgs, profiles: Option<&Path>, json: bool) -> Result<i
     }
     Ok(0)
 }
+
+/// Rewrite the problems of an imported policy so that they speak of what was imported: the
+/// console's arguments (or deploy.properties, with its line) and their property names, or the
+/// command-line flag that gave the value, never of policy keys the user did not write.
+fn speak_of_the_input(
+    mut e: Error,
+    args: &ImportArgs,
+    product: &Product,
+    imported: &policy::ImportedValues,
+) -> Error {
+    let macos = args.deploy_properties.is_some();
+    let source = args
+        .deploy_properties
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("--windows-args"));
+    let what = if macos {
+        "deploy.properties".to_string()
+    } else {
+        "the console's arguments".to_string()
+    };
+    let packed = product
+        .windows
+        .as_ref()
+        .map(|w| w.packed_property.as_str())
+        .unwrap_or_default();
+    for p in &mut e.problems {
+        let key = p.field.clone().unwrap_or_default();
+        p.line = None;
+        p.file = Some(source.clone());
+        let flag = match key.as_str() {
+            "name" => Some("--name"),
+            "product" => Some("--product"),
+            "organization" if args.organization.is_some() => Some("--organization"),
+            "organization" => Some("--name"),
+            _ => None,
+        };
+        if let Some(flag) = flag {
+            p.file = None;
+            p.field = Some(flag.to_string());
+            if p.message == policy::MISSING {
+                p.hint = Some(format!("pass {flag}"));
+            }
+            continue;
+        }
+        if key == "scope" {
+            let props: Vec<&str> = product
+                .windows
+                .as_ref()
+                .map(|w| w.user_scope_properties.keys().map(String::as_str).collect())
+                .unwrap_or_default();
+            p.field = Some(props.join(", "));
+            p.hint = Some(format!(
+                "{} installs for all users only: remove {} from the arguments",
+                product.display_name,
+                props.join(" and ")
+            ));
+            continue;
+        }
+        let Some(def) = POLICY_SOURCES
+            .iter()
+            .find(|s| s.policy_key() == key)
+            .and_then(|s| product.property_for(*s))
+        else {
+            continue;
+        };
+        let in_packed = !macos && def.windows == WindowsPlacement::Packed;
+        p.field = Some(if in_packed {
+            format!("{} (in {packed})", def.name)
+        } else {
+            def.name.clone()
+        });
+        if macos {
+            p.line = imported.lines.get(key.as_str()).copied();
+        }
+        let example = match def.from {
+            Source::Registration | Source::Cloaked => "true or false".to_string(),
+            Source::Token => "<token>".to_string(),
+            _ => "…".to_string(),
+        };
+        if p.message == policy::MISSING {
+            p.message = format!("is missing from {what}");
+            p.hint = Some(match (macos, in_packed) {
+                (true, _) => format!("add a line {}={example}, as the console shows it", def.name),
+                (false, true) => format!(
+                    "the console's arguments hold {packed}=\"…&{}={example}&…\": paste them whole, exactly as the console shows them",
+                    def.name
+                ),
+                (false, false) => format!(
+                    "the console's arguments include {}={example}: paste them whole, exactly as the console shows them",
+                    def.name
+                ),
+            });
+        } else if p.message == "is empty" {
+            p.hint = Some(format!(
+                "give {} a value, as the console shows it",
+                def.name
+            ));
+        }
+    }
+    e
+}
+
+/// The policy fields a property can fill.
+const POLICY_SOURCES: [Source; 6] = [
+    Source::DeploymentUrl,
+    Source::Token,
+    Source::SslWhitelist,
+    Source::ProxyUrl,
+    Source::Registration,
+    Source::Cloaked,
+];

@@ -2,15 +2,32 @@
 //! macOS deploy.properties file.
 
 use crate::error::{Error, Problem, Result};
-use crate::product::{Product, Source, WindowsPlacement};
+use crate::product::{Product, PropertyDef, Source, WindowsPlacement};
+use crate::secret::Secret;
 use std::collections::BTreeMap;
 
-/// Values recovered from console arguments, keyed by the policy field they belong to.
+/// Values recovered from console arguments, keyed by the policy field they belong to. The
+/// token is held apart, as a [`Secret`], so that `{:?}` cannot print it.
 #[derive(Debug, Default, Clone)]
 pub struct ImportedValues {
+    /// Every value but the token.
     pub values: BTreeMap<&'static str, String>,
+    pub token: Option<Secret>,
     /// `scope: user` was recognised from the product's per-user properties.
     pub user_scope: bool,
+    /// The line each policy field came from (deploy.properties only).
+    pub lines: BTreeMap<&'static str, usize>,
+}
+
+impl ImportedValues {
+    fn set(&mut self, source: Source, value: String) {
+        match source {
+            Source::Token => self.token = Some(Secret::new(value)),
+            _ => {
+                self.values.insert(source.policy_key(), value);
+            }
+        }
+    }
 }
 
 /// Split a command line by msiexec's rules: white space separates, double quotes group, and
@@ -139,7 +156,7 @@ pub fn import_windows_args(args: &str, product: &Product) -> Result<ImportedValu
                             &known_hint(product),
                         )
                     })?;
-                insert(&mut out, def.from, v)?;
+                insert(&mut out, def, v)?;
             }
             continue;
         }
@@ -148,7 +165,7 @@ pub fn import_windows_args(args: &str, product: &Product) -> Result<ImportedValu
             .iter()
             .find(|p| p.name.eq_ignore_ascii_case(name) && p.windows == WindowsPlacement::Property)
         {
-            insert(&mut out, def.from, value)?;
+            insert(&mut out, def, value)?;
             continue;
         }
         if windows.user_scope_properties.contains_key(&upper) {
@@ -177,16 +194,18 @@ pub fn import_windows_args(args: &str, product: &Product) -> Result<ImportedValu
     Ok(out)
 }
 
-fn insert(out: &mut ImportedValues, source: Source, value: &str) -> Result<()> {
+/// Record a property's value; messages name the property as the console wrote it.
+fn insert(out: &mut ImportedValues, def: &PropertyDef, value: &str) -> Result<()> {
     if let Err(v) = super::validate::check_no_control(value) {
-        return Err(bad(
-            format!("{}: {}", source.policy_key(), v.message),
-            &v.hint,
-        ));
+        return Err(bad(format!("{}: {}", def.name, v.message), &v.hint));
     }
-    let v = source_value(source, value)
-        .map_err(|m| bad(format!("{}: {m}", source.policy_key()), "use true or false"))?;
-    out.values.insert(source.policy_key(), v);
+    let v = source_value(def.from, value).map_err(|m| {
+        bad(
+            format!("{}: {m}", def.name),
+            &format!("the console writes {}=true or {}=false", def.name, def.name),
+        )
+    })?;
+    out.set(def.from, v);
     Ok(())
 }
 
@@ -195,9 +214,10 @@ fn known_hint(product: &Product) -> String {
     format!("{} knows {}", product.display_name, names.join(", "))
 }
 
-/// Input as quoted back in a message: never a token, whole or in part. A word that holds a
-/// run of 8 or more hex digits and dashes (a token, or a piece of one) is described by its
-/// length only; anything else is shown, cut to 40 characters.
+/// Input as quoted back in a message: never a token, whole or in part, nor arbitrary text. A
+/// short word of name-like characters (a misspelled property, `maybe` for true/false) is
+/// shown; anything else, and any word holding a run of 8 or more hex digits and dashes (a
+/// token, or a piece of one), is described by its length only.
 fn shown(s: &str) -> String {
     let mut run = 0;
     let token_like = s.chars().any(|c| {
@@ -208,10 +228,11 @@ fn shown(s: &str) -> String {
         };
         run >= 8
     });
-    if token_like {
+    let name_like = s
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "_-.:/@+".contains(c));
+    if token_like || !name_like || s.chars().count() > 40 {
         format!("<{} characters, not shown>", s.chars().count())
-    } else if s.chars().count() > 40 {
-        format!("{}…", s.chars().take(40).collect::<String>())
     } else {
         s.to_string()
     }
@@ -238,7 +259,7 @@ pub fn import_deploy_properties(text: &str, product: &Product) -> Result<Importe
             return Err(Error::bad_input(
                 Problem::new(v.message)
                     .line(Some(n + 1))
-                    .field(key.to_string())
+                    .field(shown(key))
                     .hint(v.hint),
             ));
         }
@@ -248,7 +269,7 @@ pub fn import_deploy_properties(text: &str, product: &Product) -> Result<Importe
             .find(|p| p.macos && p.name == key)
             .ok_or_else(|| {
                 Error::bad_input(
-                    Problem::new(format!("unknown key '{key}'"))
+                    Problem::new(format!("unknown key '{}'", shown(key)))
                         .line(Some(n + 1))
                         .hint(known_hint(product)),
                 )
@@ -258,10 +279,11 @@ pub fn import_deploy_properties(text: &str, product: &Product) -> Result<Importe
                 Problem::new(m)
                     .line(Some(n + 1))
                     .field(key.to_string())
-                    .hint("write true or false"),
+                    .hint(format!("write {key}=true or {key}=false")),
             )
         })?;
-        out.values.insert(def.from.policy_key(), v);
+        out.set(def.from, v);
+        out.lines.insert(def.from.policy_key(), n + 1);
     }
     Ok(out)
 }
@@ -322,8 +344,8 @@ pub fn render_policy_yaml(
     if let Some(u) = get("deployment_url") {
         y += &format!("deployment_url: {}\n", q(u));
     }
-    match (token, get("token")) {
-        (TokenOut::Inline, Some(t)) => y += &format!("token: {}\n", q(t)),
+    match (token, &imported.token) {
+        (TokenOut::Inline, Some(t)) => y += &format!("token: {}\n", q(t.expose())),
         (TokenOut::Env(var), _) => y += &format!("token_env: {}\n", q(var)),
         (TokenOut::File(path), _) => y += &format!("token_file: {}\n", q(path)),
         (TokenOut::Inline, None) => {}
@@ -347,7 +369,37 @@ mod tests {
     use super::*;
     use crate::product::Products;
 
-    const ARGS: &str = r#"msiexec /i CrashPlan_11.7.0_911_Win64.msi CP_ARGS="DEPLOYMENT_URL=https://host:4285&DEPLOYMENT_POLICY_TOKEN=0fb12341-246b-448d-b07f-c6573ad5ad02&SSL_WHITELIST=7746278a457e64737094c44eebe2a59e25d1a4f1&PROXY_URL=http://p:8080/x.pac" CP_SILENT=true DEVICE_CLOAKED=false /norestart /qn"#;
+    const TOKEN: &str = "0fb12341-246b-448d-b07f-c6573ad5ad02";
+
+    /// A profile with every kind of property (the code names no product).
+    fn product(products: &Products) -> &Product {
+        products
+            .all()
+            .find(|p| {
+                p.windows.is_some()
+                    && [Source::ProxyUrl, Source::Registration, Source::Cloaked]
+                        .iter()
+                        .all(|s| p.property_for(*s).is_some())
+            })
+            .expect("a profile with every property")
+    }
+
+    fn name(p: &Product, s: Source) -> &str {
+        &p.property_for(s).unwrap().name
+    }
+
+    /// The console's arguments for `p`, built from its profile.
+    fn console_args(p: &Product) -> String {
+        let packed = &p.windows.as_ref().unwrap().packed_property;
+        format!(
+            r#"msiexec /i vendor.msi {packed}="{}=https://host:4285&{}={TOKEN}&{}=http://p:8080/x.pac" {}=true {}=false /norestart /qn"#,
+            name(p, Source::DeploymentUrl),
+            name(p, Source::Token),
+            name(p, Source::ProxyUrl),
+            name(p, Source::Registration),
+            name(p, Source::Cloaked),
+        )
+    }
 
     #[test]
     fn tokenizer_follows_msiexec_quoting() {
@@ -362,28 +414,74 @@ mod tests {
     #[test]
     fn console_arguments_import() {
         let products = Products::load(None).unwrap();
-        let cp = products.get("crashplan").unwrap();
+        let p = product(&products);
+        let args = console_args(p);
         for args in [
-            ARGS,
-            ARGS.trim_start_matches("msiexec /i CrashPlan_11.7.0_911_Win64.msi "),
+            args.as_str(),
+            args.trim_start_matches("msiexec /i vendor.msi "),
         ] {
-            let v = import_windows_args(args, cp).unwrap();
+            let v = import_windows_args(args, p).unwrap();
             assert_eq!(v.values["deployment_url"], "https://host:4285");
             assert_eq!(v.values["registration"], "silent");
             assert_eq!(v.values["cloaked"], "false");
             assert_eq!(v.values["proxy_url"], "http://p:8080/x.pac");
+            assert_eq!(v.token.as_ref().unwrap().expose(), TOKEN);
         }
-        let err = import_windows_args("CP_ARGS=\"FOO=1\"", cp).unwrap_err();
+        let packed = &p.windows.as_ref().unwrap().packed_property;
+        let err = import_windows_args(&format!("{packed}=\"FOO=1\""), p).unwrap_err();
         assert!(err.to_string().contains("unknown key 'FOO'"));
+        // A bad switch value is named as the console wrote it, not as a policy key.
+        let reg = name(p, Source::Registration);
+        let err = import_windows_args(
+            &args.replace(&format!("{reg}=true"), &format!("{reg}=maybe")),
+            p,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains(&format!("{reg}: expected true or false, found 'maybe'")),
+            "{err}"
+        );
+        assert!(!err.contains("registration"), "{err}");
+    }
+
+    #[test]
+    fn only_short_name_like_words_are_quoted_back() {
+        assert_eq!(shown("CP_SILNET"), "CP_SILNET");
+        assert_eq!(shown("maybe"), "maybe");
+        assert_eq!(shown("$(rm -rf ~)"), "<11 characters, not shown>");
+        assert_eq!(shown(&TOKEN[..12]), "<12 characters, not shown>");
+        assert_eq!(shown(&"A".repeat(41)), "<41 characters, not shown>");
+    }
+
+    #[test]
+    fn debug_never_shows_the_token() {
+        let products = Products::load(None).unwrap();
+        let p = product(&products);
+        let v = import_windows_args(&console_args(p), p).unwrap();
+        let shown = format!("{v:?}");
+        assert!(
+            !shown.contains(TOKEN) && !shown.contains(&TOKEN[..8]),
+            "{shown}"
+        );
+        assert!(shown.contains(crate::secret::REDACTED), "{shown}");
+        let yaml = render_policy_yaml("a", &p.id, "A", &v, TokenOut::Inline);
+        assert!(yaml.contains(TOKEN), "inline means inline: {yaml}");
     }
 
     #[test]
     fn deploy_properties_import() {
         let products = Products::load(None).unwrap();
-        let cp = products.get("crashplan").unwrap();
-        let v = import_deploy_properties("# x\nDEPLOYMENT_URL=https\\://h\nCP_SILENT=false\n", cp)
-            .unwrap();
+        let p = product(&products);
+        let text = format!(
+            "# x\n{}=https\\://h\n{}=false\n",
+            name(p, Source::DeploymentUrl),
+            name(p, Source::Registration)
+        );
+        let v = import_deploy_properties(&text, p).unwrap();
         assert_eq!(v.values["deployment_url"], "https://h");
         assert_eq!(v.values["registration"], "manual");
+        assert_eq!(v.lines["deployment_url"], 2);
+        assert_eq!(v.lines["registration"], 3);
     }
 }

@@ -13,9 +13,9 @@ mod validate;
 pub use import::{
     import_deploy_properties, import_windows_args, render_policy_yaml, ImportedValues, TokenOut,
 };
-pub use load::{load_policy, load_policy_text, LoadOptions};
+pub use load::{load_policy, load_policy_text, LoadOptions, MISSING};
 pub use model::{Policy, Registration, Scope, POLICY_KEYS};
-pub use validate::{check_name, check_packable};
+pub use validate::{check_env_name, check_name, check_packable};
 
 /// The closest candidate to a misspelled word, if any is close enough.
 pub fn did_you_mean<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {

@@ -3,7 +3,7 @@
 use crate::error::Problem;
 
 /// A scalar as written in the file.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub enum RawValue {
     Str(String),
     Bool(bool),
@@ -25,12 +25,33 @@ impl RawValue {
     }
 }
 
+/// Any value may be the token (under its own key or a wrong one): `{:?}` masks UUIDs.
+impl std::fmt::Debug for RawValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RawValue::Str(s) => write!(f, "Str({:?})", crate::secret::mask_uuids(s)),
+            RawValue::Bool(b) => write!(f, "Bool({b})"),
+            RawValue::Number(n) => write!(f, "Number({:?})", crate::secret::mask_uuids(n)),
+            RawValue::Null => f.write_str("Null"),
+            RawValue::Nested(t) => write!(f, "Nested({t})"),
+        }
+    }
+}
+
 /// One top-level key and its value.
 #[derive(Debug, Clone)]
 pub struct Entry {
     pub key: String,
     pub value: RawValue,
     pub line: Option<usize>,
+}
+
+/// A parsed document: its entries (the first of each key) and the problems found that do not
+/// stop the rest of the file from being checked (duplicate keys, keys that are not text).
+#[derive(Debug, Default)]
+pub struct Parsed {
+    pub entries: Vec<Entry>,
+    pub problems: Vec<Problem>,
 }
 
 /// Limits that keep hostile files from exhausting memory.
@@ -79,18 +100,25 @@ fn too_deep(text: &str) -> Option<usize> {
     None
 }
 
-/// The first line of each top-level key candidate, found in one pass (best effort): for YAML
-/// `key:` / `"key":` / `'key':` at the start of a line, for JSON `"key"` after indentation.
-struct KeyLines(std::collections::HashMap<String, usize>);
+/// The lines of each top-level key, found in one pass: for YAML (best effort) `key:` /
+/// `"key":` / `'key':` at the start of a line; for JSON every key of the top-level object.
+/// The n-th entry of a key (duplicates are kept) takes the n-th line.
+struct KeyLines(std::collections::HashMap<String, Vec<usize>>);
 
 impl KeyLines {
     fn new(text: &str, json: bool) -> Self {
-        let mut map = std::collections::HashMap::new();
+        if json {
+            return KeyLines::json(text);
+        }
+        let mut map: std::collections::HashMap<String, Vec<usize>> = Default::default();
         for (i, l) in text.lines().enumerate() {
             let mut add = |k: &str| {
-                map.entry(k.to_string()).or_insert(i + 1);
+                let lines = map.entry(k.to_string()).or_default();
+                if lines.last() != Some(&(i + 1)) {
+                    lines.push(i + 1);
+                }
             };
-            let t = if json { l.trim_start() } else { l.trim_end() };
+            let t = l.trim_end();
             for q in ['"', '\''] {
                 if let Some(rest) = t.strip_prefix(q) {
                     if let Some(end) = rest.find(q) {
@@ -98,22 +126,91 @@ impl KeyLines {
                     }
                 }
             }
-            if !json {
-                for (at, _) in t.match_indices(':').take(4) {
-                    add(t[..at].trim_end());
-                }
+            for (at, _) in t.match_indices(':').take(4) {
+                add(t[..at].trim_end());
             }
         }
         KeyLines(map)
     }
 
-    fn line(&self, key: &str) -> Option<usize> {
-        self.0.get(key).copied()
+    /// Keys of the top-level JSON object: strings at depth 1 followed by `:`.
+    fn json(text: &str) -> Self {
+        let mut map: std::collections::HashMap<String, Vec<usize>> = Default::default();
+        let b = text.as_bytes();
+        let (mut depth, mut line, mut i) = (0usize, 1usize, 0usize);
+        while i < b.len() {
+            match b[i] {
+                b'\n' => line += 1,
+                b'{' | b'[' => depth += 1,
+                b'}' | b']' => depth = depth.saturating_sub(1),
+                b'"' => {
+                    let (start, start_line) = (i, line);
+                    i += 1;
+                    while i < b.len() && b[i] != b'"' {
+                        match b[i] {
+                            b'\\' => i += 1,
+                            b'\n' => line += 1,
+                            _ => {}
+                        }
+                        i += 1;
+                    }
+                    let end = (i + 1).min(b.len());
+                    let next = b[end..].iter().find(|c| !c.is_ascii_whitespace());
+                    if depth == 1 && next == Some(&b':') {
+                        if let Ok(key) = serde_json::from_slice::<String>(&b[start..end]) {
+                            map.entry(key).or_default().push(start_line);
+                        }
+                    }
+                }
+                _ => {}
+            }
+            i += 1;
+        }
+        KeyLines(map)
+    }
+
+    fn line(&self, key: &str, occurrence: usize) -> Option<usize> {
+        self.0.get(key).and_then(|l| l.get(occurrence)).copied()
     }
 }
 
-/// Parse YAML (or JSON when `json` is true) into top-level entries.
-pub fn parse(text: &str, json: bool) -> Result<Vec<Entry>, Problem> {
+/// Entries in document order with their lines, duplicates reported (the first one is kept):
+/// YAML forbids duplicate keys and JSON's readers disagree on which one wins.
+fn collect(
+    pairs: Vec<(String, RawValue)>,
+    lines: &KeyLines,
+    problems: &mut Vec<Problem>,
+) -> Vec<Entry> {
+    let mut seen: std::collections::HashMap<String, (usize, Option<usize>)> = Default::default();
+    let mut out = Vec::new();
+    for (key, value) in pairs {
+        let n = seen.get(&key).map_or(0, |(n, _)| *n);
+        let line = lines.line(&key, n);
+        match seen.get_mut(&key) {
+            Some((count, first)) => {
+                *count += 1;
+                let at = first
+                    .map(|l| format!(" (first at line {l})"))
+                    .unwrap_or_default();
+                problems.push(
+                    Problem::new(format!("key '{key}' appears twice{at}"))
+                        .field(key.clone())
+                        .line(line)
+                        .hint("keep one of them"),
+                );
+            }
+            None => {
+                seen.insert(key.clone(), (1, line));
+                out.push(Entry { key, value, line });
+            }
+        }
+    }
+    out
+}
+
+/// Parse YAML (or JSON when `json` is true) into top-level entries. An error is a file that
+/// cannot be read as a mapping at all; anything else is reported in [`Parsed::problems`].
+pub fn parse(text: &str, json: bool) -> Result<Parsed, Problem> {
     if text.len() > MAX_FILE_BYTES {
         return Err(Problem::new(format!(
             "the file is {} bytes; a policy is at most 1 MiB",
@@ -128,87 +225,93 @@ pub fn parse(text: &str, json: bool) -> Result<Vec<Entry>, Problem> {
         .line(Some(line))
         .hint("a policy is flat `key: value` lines; values are text, true/false or numbers"));
     }
-    let entries = if json {
+    let mut problems = Vec::new();
+    let lines = KeyLines::new(text, json);
+    let pairs = if json {
         parse_json(text)?
     } else {
-        parse_yaml(text)?
+        parse_yaml(text, &mut problems)?
     };
-    // Duplicate keys: YAML's parser rejects them; JSON's keeps the last, so check here.
-    let mut seen = std::collections::BTreeMap::new();
-    for e in &entries {
-        if let Some(first) = seen.insert(e.key.clone(), e.line) {
-            let at = first
-                .map(|l| format!(" (first at line {l})"))
-                .unwrap_or_default();
-            return Err(Problem::new(format!("key '{}' appears twice{at}", e.key))
-                .field(e.key.clone())
-                .line(e.line)
-                .hint("keep one of them"));
-        }
-    }
-    Ok(entries)
+    let entries = collect(pairs, &lines, &mut problems);
+    Ok(Parsed { entries, problems })
 }
 
-/// A top-level key written twice in block style (`key:` at the start of a line), with the
-/// lines of both: the YAML parser reports duplicates at the mapping's first line only.
-fn duplicate_block_key(text: &str) -> Option<(String, usize, usize)> {
-    let mut seen = std::collections::HashMap::new();
-    for (i, l) in text.lines().enumerate() {
-        if l.starts_with([' ', '\t', '#', '-']) {
-            continue;
-        }
-        let Some((k, _)) = l.split_once(':') else {
-            continue;
-        };
-        let k = k.trim().trim_matches(['"', '\'']);
-        if k.is_empty() {
-            continue;
-        }
-        if let Some(first) = seen.insert(k.to_string(), i + 1) {
-            return Some((k.to_string(), first, i + 1));
-        }
-    }
-    None
+/// A parser's message as shown: no quoted value (it may be the token), no position (we report
+/// the line separately).
+fn parser_message(msg: &str) -> String {
+    crate::secret::hide_quoted_values(&strip_location(msg))
 }
 
-fn parse_yaml(text: &str) -> Result<Vec<Entry>, Problem> {
-    let value: serde_norway::Value = serde_norway::from_str(text).map_err(|e| {
-        if e.to_string().contains("duplicate entry") {
-            if let Some((key, first, second)) = duplicate_block_key(text) {
-                return Problem::new(format!("key '{key}' appears twice (first at line {first})"))
-                    .field(key)
-                    .line(Some(second))
-                    .hint("keep one of them");
+/// The top-level mapping of a YAML document as ordered pairs, duplicates kept (the YAML
+/// parser's own mapping type rejects them, which would hide every other problem).
+struct YamlPairs(Option<Vec<(serde_norway::Value, serde_norway::Value)>>);
+
+impl<'de> serde::Deserialize<'de> for YamlPairs {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = YamlPairs;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a mapping of `key: value` lines")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut m: A,
+            ) -> Result<YamlPairs, A::Error> {
+                let mut v = Vec::new();
+                while let Some(entry) = m.next_entry()? {
+                    v.push(entry);
+                }
+                Ok(YamlPairs(Some(v)))
+            }
+            fn visit_unit<E: serde::de::Error>(self) -> Result<YamlPairs, E> {
+                Ok(YamlPairs(None))
+            }
+            fn visit_none<E: serde::de::Error>(self) -> Result<YamlPairs, E> {
+                Ok(YamlPairs(None))
             }
         }
+        d.deserialize_any(V)
+    }
+}
+
+fn parse_yaml(text: &str, problems: &mut Vec<Problem>) -> Result<Vec<(String, RawValue)>, Problem> {
+    let syntax = |e: serde_norway::Error| {
         Problem::new(format!(
             "not valid YAML: {}",
-            strip_location(&e.to_string())
+            parser_message(&e.to_string())
         ))
         .line(e.location().map(|l| l.line()))
         .hint("fix the syntax; a policy is a mapping of `key: value` lines")
-    })?;
-    let map = match value {
-        serde_norway::Value::Mapping(m) => m,
-        serde_norway::Value::Null => return Ok(Vec::new()),
-        other => {
-            return Err(Problem::new(format!(
-                "the document is {}, not a mapping",
-                yaml_type(&other)
-            ))
-            .hint("write `key: value` lines, e.g. `name: acme-prod`"))
+    };
+    let pairs = match serde_norway::from_str::<YamlPairs>(text) {
+        Ok(YamlPairs(Some(pairs))) => pairs,
+        Ok(YamlPairs(None)) => return Ok(Vec::new()),
+        Err(e) => {
+            // Not a mapping: say what the document is, if it is valid YAML at all.
+            return Err(match serde_norway::from_str::<serde_norway::Value>(text) {
+                Ok(other) => Problem::new(format!(
+                    "the document is {}, not a mapping",
+                    yaml_type(&other)
+                ))
+                .hint("write `key: value` lines, e.g. `name: acme-prod`"),
+                Err(_) => syntax(e),
+            });
         }
     };
-    let lines = KeyLines::new(text, false);
     let mut out = Vec::new();
-    for (k, v) in map {
+    for (k, v) in pairs {
         let key = match k {
             serde_norway::Value::String(s) => s,
             other => {
-                return Err(
-                    Problem::new(format!("a key is {}, not text", yaml_type(&other)))
-                        .hint("keys are names like `token`"),
-                )
+                let mut p = Problem::new(format!("a key is {}, not text", yaml_type(&other)))
+                    .hint("keys are names like `token`");
+                if let serde_norway::Value::Bool(_) | serde_norway::Value::Number(_) = other {
+                    let shown = serde_norway::to_string(&other).unwrap_or_default();
+                    p = p.field(shown.trim_end().to_string());
+                }
+                problems.push(p);
+                continue;
             }
         };
         let value = match v {
@@ -218,8 +321,7 @@ fn parse_yaml(text: &str) -> Result<Vec<Entry>, Problem> {
             serde_norway::Value::Null => RawValue::Null,
             other => RawValue::Nested(yaml_type(&other)),
         };
-        let line = lines.line(&key);
-        out.push(Entry { key, value, line });
+        out.push((key, value));
     }
     Ok(out)
 }
@@ -270,16 +372,17 @@ impl<'de> serde::Deserialize<'de> for JsonEntries {
     }
 }
 
-fn parse_json(text: &str) -> Result<Vec<Entry>, Problem> {
+fn parse_json(text: &str) -> Result<Vec<(String, RawValue)>, Problem> {
     let entries: JsonEntries = serde_json::from_str(text).map_err(|e| {
-        Problem::new(format!(
-            "not valid JSON: {}",
-            strip_location(&e.to_string())
-        ))
-        .line(Some(e.line()).filter(|l| *l > 0))
-        .hint("fix the syntax; a policy is one JSON object")
+        let message = match e.classify() {
+            // The only type error possible: the document itself is not an object.
+            serde_json::error::Category::Data => "the document is not a JSON object".to_string(),
+            _ => format!("not valid JSON: {}", parser_message(&e.to_string())),
+        };
+        Problem::new(message)
+            .line(Some(e.line()).filter(|l| *l > 0))
+            .hint("fix the syntax; a policy is one JSON object")
     })?;
-    let lines = KeyLines::new(text, true);
     Ok(entries
         .0
         .into_iter()
@@ -292,8 +395,7 @@ fn parse_json(text: &str) -> Result<Vec<Entry>, Problem> {
                 serde_json::Value::Array(_) => RawValue::Nested("a list"),
                 serde_json::Value::Object(_) => RawValue::Nested("an object"),
             };
-            let line = lines.line(&key);
-            Entry { key, value, line }
+            (key, value)
         })
         .collect())
 }
@@ -304,19 +406,65 @@ mod tests {
 
     #[test]
     fn yaml_keys_keep_order_and_lines() {
-        let e = parse("# c\nname: a\ntoken: x\ncloaked: true\n", false).unwrap();
+        let e = parse("# c\nname: a\ntoken: x\ncloaked: true\n", false)
+            .unwrap()
+            .entries;
         assert_eq!(e[0].key, "name");
         assert_eq!(e[0].line, Some(2));
         assert_eq!(e[2].value, RawValue::Bool(true));
     }
 
     #[test]
-    fn duplicate_keys_are_reported_in_both_syntaxes() {
-        let y = parse("# c\nname: a\ntoken: x\nname: b\n", false).unwrap_err();
-        assert_eq!(y.message, "key 'name' appears twice (first at line 2)");
-        assert_eq!((y.line, y.field.as_deref()), (Some(4), Some("name")));
-        let j = parse("{\"name\": \"a\",\n\"name\": \"b\"}", true).unwrap_err();
-        assert!(j.message.contains("appears twice"), "{}", j.message);
+    fn duplicate_keys_are_reported_in_both_syntaxes_without_stopping() {
+        let y = parse("# c\nname: a\ntoken: x\nname: b\nscope: 1\n", false).unwrap();
+        assert_eq!(y.problems.len(), 1, "{:?}", y.problems);
+        let p = &y.problems[0];
+        assert_eq!(p.message, "key 'name' appears twice (first at line 2)");
+        assert_eq!((p.line, p.field.as_deref()), (Some(4), Some("name")));
+        // Everything else is still read; the first value is kept.
+        let keys: Vec<_> = y.entries.iter().map(|e| e.key.as_str()).collect();
+        assert_eq!(keys, ["name", "token", "scope"]);
+        assert_eq!(y.entries[0].value, RawValue::Str("a".into()));
+        assert_eq!(y.entries[2].line, Some(5));
+
+        let j = parse("{\"name\": \"a\",\n\"x\": 1,\n  \"name\": \"b\"}", true).unwrap();
+        assert_eq!(j.problems.len(), 1);
+        assert_eq!(
+            j.problems[0].message,
+            "key 'name' appears twice (first at line 1)"
+        );
+        assert_eq!(j.problems[0].line, Some(3));
+        assert_eq!(j.entries.len(), 2);
+
+        let three = parse("a: 1\na: 2\na: 3\n", false).unwrap();
+        let lines: Vec<_> = three.problems.iter().map(|p| p.line).collect();
+        assert_eq!(lines, [Some(2), Some(3)]);
+    }
+
+    #[test]
+    fn keys_that_are_not_text_are_reported_with_the_rest() {
+        let y = parse("1: a\nname: x\n", false).unwrap();
+        assert_eq!(y.problems.len(), 1);
+        assert!(y.problems[0].message.contains("a number"));
+        assert_eq!(y.entries.len(), 1);
+    }
+
+    #[test]
+    fn parser_messages_do_not_echo_values() {
+        let t = "0fb12341246b448db07fc6573ad5ad02";
+        let j = parse(&format!("\"{t}\""), true).unwrap_err();
+        assert!(!j.message.contains(t), "{}", j.message);
+        let y = parse(&format!("a: {{b: 1, b: {t}}}\n"), false);
+        let shown = format!("{y:?}");
+        assert!(!shown.contains(t), "{shown}");
+        let y = parse(&format!("a: \"{t}\n"), false).unwrap_err();
+        assert!(!y.message.contains(t), "{}", y.message);
+    }
+
+    #[test]
+    fn debug_masks_values() {
+        let v = RawValue::Str("x 0fb12341-246b-448d-b07f-c6573ad5ad02".into());
+        assert_eq!(format!("{v:?}"), "Str(\"x <redacted>\")");
     }
 
     #[test]

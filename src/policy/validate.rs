@@ -48,6 +48,27 @@ fn is_windows_device_name(name: &str) -> bool {
             && stem.as_bytes()[3].is_ascii_digit())
 }
 
+/// A portable environment variable name: letters, digits and '_', not starting with a digit.
+/// The message does not echo the value (it may be the token, written in the wrong place).
+pub fn check_env_name(name: &str) -> Result<(), Violation> {
+    let ok = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(v(
+            format!(
+                "is not an environment variable name ({} characters)",
+                name.chars().count()
+            ),
+            "give the variable's name: letters, digits and '_', not starting with a digit, e.g. ACME_TOKEN",
+        ))
+    }
+}
+
 /// Control characters (including CR, LF, tab and DEL) are never valid in a policy value.
 pub fn check_no_control(value: &str) -> Result<(), Violation> {
     match value.chars().find(|c| c.is_control()) {
@@ -220,7 +241,7 @@ mod tests {
 
     #[test]
     fn urls() {
-        assert!(check_deployment_url("https://console.us2.crashplan.com").is_ok());
+        assert!(check_deployment_url("https://console.us2.example.com").is_ok());
         assert!(check_deployment_url("https://host.example.com:4285").is_ok());
         assert!(check_deployment_url("https://[::1]:4285/").is_ok());
         assert!(check_deployment_url("http://host").is_err());
@@ -270,11 +291,16 @@ mod tests {
         assert!(check_name("-x").is_err());
         assert!(check_name("").is_err());
         for reserved in ["con", "nul", "aux", "prn", "com1", "com0", "lpt9"] {
-            let e = check_name(reserved).err().expect(reserved);
+            let e = check_name(reserved).expect_err(reserved);
             assert!(e.message.contains("reserved device name"), "{}", e.message);
         }
         assert!(check_name("console").is_ok() && check_name("com10").is_ok());
         assert!(check_name("nul-org").is_ok());
+        assert!(check_env_name("ACME_TOKEN_1").is_ok() && check_env_name("_x").is_ok());
+        for bad in ["", "1X", "A-B", "{X}", "A B", "Ä"] {
+            let e = check_env_name(bad).expect_err(bad);
+            assert!(bad.is_empty() || !e.message.contains(bad), "{}", e.message);
+        }
         assert!(check_no_control("a\nb").is_err());
         assert!(check_no_control("Ächt & \"ok\"").is_ok());
         assert!(check_packable("a&b").is_err());

@@ -36,7 +36,7 @@ pub fn redact(text: &str, token_keys: &[String]) -> String {
             _ => part.to_string(),
         })
         .collect();
-    crate::secret::mask_uuids(&packed.join("&")).into_owned()
+    crate::secret::mask_bare_uuids(&packed.join("&")).into_owned()
 }
 
 /// Whether `redact` would change `text`.
