@@ -28,8 +28,9 @@ pub struct Problem {
     pub hint: Option<String>,
 }
 
-/// `text` as shown to a user: tokens masked, control characters escaped.
-fn shown(text: &str) -> String {
+/// `text` as shown to a user: tokens masked, control characters escaped. For anything printed
+/// that came from outside (names, paths, messages of other libraries).
+pub fn shown(text: &str) -> String {
     let masked = crate::secret::mask_uuids(text);
     let mut out = String::with_capacity(masked.len());
     for c in masked.chars() {

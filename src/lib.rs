@@ -13,6 +13,7 @@ pub mod error;
 pub mod formats;
 pub mod macos;
 pub mod manifest;
+pub mod panic_guard;
 pub mod policy;
 pub mod product;
 pub mod render;

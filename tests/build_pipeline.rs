@@ -160,21 +160,143 @@ fn verify_catches_flipped_deleted_and_added_files() {
     );
 }
 
+/// The manifest with each input's path made absolute (relative ones are taken from `cwd`).
+fn manifest_with_absolute_inputs(out: &Path, cwd: &Path) -> serde_json::Value {
+    let mut m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
+    for i in m["inputs"].as_array_mut().unwrap() {
+        let p = cwd.join(i["path"].as_str().unwrap());
+        i["path"] = std::fs::canonicalize(p)
+            .unwrap()
+            .display()
+            .to_string()
+            .into();
+    }
+    m
+}
+
+/// `snapshot` without manifest.json and the manifest's line in SHA256SUMS.
+fn snapshot_but_the_manifest(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    snapshot(dir)
+        .into_iter()
+        .filter(|(p, _)| p != "manifest.json")
+        .map(|(p, b)| {
+            if p == "SHA256SUMS" {
+                let kept: String = String::from_utf8(b)
+                    .unwrap()
+                    .lines()
+                    .filter(|l| !l.ends_with("  manifest.json"))
+                    .map(|l| format!("{l}\n"))
+                    .collect();
+                (p, kept.into_bytes())
+            } else {
+                (p, b)
+            }
+        })
+        .collect()
+}
+
+/// The same inputs give the same bytes: in another policy order, from another working folder
+/// with absolute instead of relative paths, into another OUT. Two differences are by design and
+/// checked exactly: the manifest records each input's path as it was given (relative to the
+/// working folder, or absolute), and how each installer was placed (`hardlink`, or `copy` with
+/// --copy-installers or across file systems); the files themselves are identical.
 #[test]
 fn two_builds_are_byte_identical() {
     let dir = tempfile::tempdir().unwrap();
-    let a = write_policy(dir.path(), "acme-prod");
-    let b = write_policy(dir.path(), "acme-test");
-    let (o1, o2) = (dir.path().join("one"), dir.path().join("two"));
-    assert!(build(&[&a, &b], &o1).status.success());
-    assert!(build(&[&b, &a], &o2).status.success());
-    assert_eq!(snapshot(&o1), snapshot(&o2));
+    let here = dir.path().join("here");
+    std::fs::create_dir(&here).unwrap();
+    write_policy(&here, "acme-prod");
+    write_policy(&here, "acme-test");
+    std::fs::copy(common::fixture("msi/vendor.msi"), here.join("vendor.msi")).unwrap();
+    let pkg = here.join("vendor.pkg");
+    std::fs::copy(common::fixture("pkg/vendor-crashplan-dist.pkg"), &pkg).unwrap();
+    let relative = |out: &str, extra: &[&str]| {
+        agentpack()
+            .current_dir(&here)
+            .args([
+                "build",
+                "--policy",
+                "acme-prod.yaml",
+                "--policy",
+                "acme-test.yaml",
+            ])
+            .args(["--msi", "vendor.msi", "--pkg", "vendor.pkg", "--out", out])
+            .args(extra)
+            .assert()
+            .success();
+        here.join(out)
+    };
+    let one = relative("one", &[]);
+    // Elsewhere, absolute paths, the other order, another OUT name and folder.
+    let elsewhere = dir.path().join("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+    let two = dir.path().join("outs/two");
+    agentpack()
+        .current_dir(&elsewhere)
+        .arg("build")
+        .arg("--policy")
+        .arg(here.join("acme-test.yaml"))
+        .arg("--policy")
+        .arg(here.join("acme-prod.yaml"))
+        .arg("--msi")
+        .arg(here.join("vendor.msi"))
+        .arg("--pkg")
+        .arg(&pkg)
+        .arg("--out")
+        .arg(&two)
+        .assert()
+        .success();
+    assert_eq!(
+        snapshot_but_the_manifest(&one),
+        snapshot_but_the_manifest(&two)
+    );
+    let (m1, m2) = (
+        manifest_with_absolute_inputs(&one, &here),
+        manifest_with_absolute_inputs(&two, &elsewhere),
+    );
+    assert_eq!(m1, m2, "the manifests differ beyond the inputs' paths");
+    // The paths are recorded as given.
+    let m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(one.join("manifest.json")).unwrap()).unwrap();
+    assert!(m["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|i| i["path"] == "vendor.msi"));
+    // Built the same way, the manifest is identical too.
+    let three = relative("three", &[]);
+    assert_eq!(snapshot(&one), snapshot(&three));
+    // Installers linked, or copied: the same files; the manifest says which.
+    let placements = |m: &serde_json::Value| -> Vec<String> {
+        m["outputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|o| o["placement"].as_str().map(String::from))
+            .collect()
+    };
+    assert_eq!(placements(&m1), vec!["hardlink"; 4]);
+    let copied = relative("copied", &["--copy-installers"]);
+    assert_eq!(
+        snapshot_but_the_manifest(&one),
+        snapshot_but_the_manifest(&copied)
+    );
+    let mut m3 = manifest_with_absolute_inputs(&copied, &here);
+    assert_eq!(placements(&m3), vec!["copy"; 4]);
+    for o in m3["outputs"].as_array_mut().unwrap() {
+        if o["placement"] == "copy" {
+            o["placement"] = "hardlink".into();
+        }
+    }
+    assert_eq!(m1, m3, "--copy-installers changes more than the placement");
+
     // SOURCE_DATE_EPOCH sets the recorded build time.
     let o3 = dir.path().join("three");
     agentpack()
         .env("SOURCE_DATE_EPOCH", "1700000000")
         .args(["build", "--policy"])
-        .arg(&a)
+        .arg(here.join("acme-prod.yaml"))
         .arg("--out")
         .arg(&o3)
         .assert()
@@ -183,6 +305,220 @@ fn two_builds_are_byte_identical() {
     assert!(
         m.contains("\"build_time\": \"2023-11-14T22:13:20Z\""),
         "{m}"
+    );
+}
+
+/// Installer file names end up in SHA256SUMS: a backslash or a line break there would make
+/// `sha256sum -c` check another file or fail to read the line. Such names are refused up front
+/// (exit 2, naming the file, saying why); other unusual names build and check.
+#[test]
+fn installer_names_that_sha256sum_cannot_list_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write_policy(dir.path(), "acme-prod");
+    let weird = dir.path().join("weird");
+    std::fs::create_dir(&weird).unwrap();
+    let pkg = common::fixture("pkg/vendor-crashplan-dist.pkg");
+    let msi = common::fixture("msi/vendor.msi");
+    for (name, flag, fixture, why) in [
+        ("x\\y.pkg", "--pkg", &pkg, "contains a backslash"),
+        ("x\ny.pkg", "--pkg", &pkg, "control character U+000A"),
+        ("x\ty.msi", "--msi", &msi, "control character U+0009"),
+        ("x\u{1b}[2Jy.pkg", "--pkg", &pkg, "control character U+001B"),
+    ] {
+        let file = weird.join(name);
+        std::fs::copy(fixture, &file).unwrap();
+        let out = dir.path().join("dist");
+        let o = agentpack()
+            .args(["build", "--policy"])
+            .arg(&p)
+            .arg(flag)
+            .arg(&file)
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{name:?}: {stderr}");
+        let shown = name.escape_default().to_string().replace("\\\\", "\\");
+        assert!(stderr.contains(&shown), "{name:?} is not named: {stderr}");
+        assert!(stderr.contains(why), "{name:?}: {stderr}");
+        assert!(
+            stderr.contains("hint: rename the installer file"),
+            "{stderr}"
+        );
+        assert!(
+            !stderr.contains('\u{1b}'),
+            "raw control characters: {stderr:?}"
+        );
+        assert!(!out.exists());
+        std::fs::remove_file(&file).unwrap();
+    }
+    // Spaces, quotes, `$`, `&`, non-ASCII: listed and checked as they are.
+    let file = weird.join("Install 'Vendor' $x & ü.pkg");
+    std::fs::copy(&pkg, &file).unwrap();
+    let out = dir.path().join("dist");
+    agentpack()
+        .args(["build", "--policy"])
+        .arg(&p)
+        .arg("--pkg")
+        .arg(&file)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success();
+    assert!(out
+        .join("acme-prod/macos/Install 'Vendor' $x & ü.pkg")
+        .is_file());
+    if let Some(sha256sum) =
+        common::program("installer_names_that_sha256sum_cannot_list", "sha256sum")
+    {
+        let o = std::process::Command::new(sha256sum)
+            .args(["-c", "--strict", "SHA256SUMS"])
+            .current_dir(&out)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
+        assert!(String::from_utf8_lossy(&o.stdout).contains("Install 'Vendor' $x & ü.pkg: OK"));
+    }
+}
+
+/// `build --json` says `"ok": true` like every other command; a usage error under --json
+/// prints a JSON error object too (exit 2), and never echoes a token.
+#[test]
+fn json_results_and_usage_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write_policy(dir.path(), "acme-prod");
+    let o = agentpack()
+        .args(["--json", "build", "--policy"])
+        .arg(&p)
+        .arg("--out")
+        .arg(dir.path().join("dist"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["ok"], true);
+    assert_eq!(v["policies"][0]["name"], "acme-prod");
+    for args in [
+        &["--json", "build", "--bogus"][..],
+        &["build", "--json", "--policy"],
+        &["--json", "frobnicate"],
+        &["--json", "products", TOKEN],
+        &["--json", "verify"],
+    ] {
+        let o = agentpack().args(args).output().unwrap();
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout)
+            .unwrap_or_else(|e| panic!("{args:?}: no JSON on stdout ({e}): {:?}", o.stdout));
+        assert_eq!(v["ok"], false, "{args:?}");
+        assert_eq!(v["kind"], "bad-input", "{args:?}");
+        let message = v["problems"][0]["message"].as_str().unwrap();
+        assert!(
+            !message.is_empty() && !message.starts_with("error:"),
+            "{message}"
+        );
+        assert!(v["problems"][0]["hint"]
+            .as_str()
+            .unwrap()
+            .contains("--help"));
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert!(!all.contains(TOKEN), "{args:?}: {all}");
+        assert!(
+            String::from_utf8_lossy(&o.stderr).contains("error: "),
+            "{args:?}"
+        );
+    }
+    // Without --json, usage errors print no JSON; help and version still work under --json.
+    let o = agentpack().args(["build", "--bogus"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(o.stdout.is_empty());
+    let o = agentpack().args(["--json", "--version"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&o.stdout).starts_with("agentpack "));
+}
+
+/// verify reports a secret file that others can read (exit 2, with the chmod that fixes it),
+/// escapes control characters in the names it prints, and refuses a manifest larger than any
+/// real one without reading it.
+#[test]
+fn verify_reports_exposed_secrets_and_escapes_names() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let p = write_policy(dir.path(), "acme-prod");
+    let out = dir.path().join("dist");
+    assert!(build(&[&p], &out).status.success());
+    let props = out.join("acme-prod/macos/deploy.properties");
+    std::fs::set_permissions(&props, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let o = agentpack().arg("verify").arg(&out).output().unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(2), "{stdout}");
+    assert!(
+        stdout.contains(
+            "acme-prod/macos/deploy.properties holds a deployment token but is mode 0644"
+        ) && stdout.contains(&format!("chmod 600 {}", props.display())),
+        "{stdout}"
+    );
+    let o = agentpack()
+        .args(["--json", "verify"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["ok"], false);
+    assert_eq!(v["exposed"][0]["path"], "acme-prod/macos/deploy.properties");
+    assert_eq!(v["exposed"][0]["mode"], "0644");
+    // Group-readable only is exposed too; the fix makes verify pass.
+    std::fs::set_permissions(&props, std::fs::Permissions::from_mode(0o640)).unwrap();
+    assert_eq!(
+        agentpack()
+            .arg("verify")
+            .arg(&out)
+            .output()
+            .unwrap()
+            .status
+            .code(),
+        Some(2)
+    );
+    std::fs::set_permissions(&props, std::fs::Permissions::from_mode(0o600)).unwrap();
+    agentpack().arg("verify").arg(&out).assert().success();
+
+    // A file named to drive the terminal is shown escaped.
+    let evil = out.join("acme-prod/x\u{1b}]0;pwned\u{7}\u{1b}[2J");
+    std::fs::write(&evil, "x").unwrap();
+    let o = agentpack().arg("verify").arg(&out).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        !stdout.contains('\u{1b}') && !stdout.contains('\u{7}'),
+        "{stdout:?}"
+    );
+    assert!(
+        stdout.contains("extra:   acme-prod/x\\u{1b}]0;pwned\\u{7}\\u{1b}[2J"),
+        "{stdout}"
+    );
+    std::fs::remove_file(&evil).unwrap();
+
+    // A manifest past the limit (100,000 policies' worth) is refused by its size, at once.
+    let m = std::fs::OpenOptions::new()
+        .write(true)
+        .open(out.join("manifest.json"))
+        .unwrap();
+    m.set_len(2 << 30).unwrap();
+    let started = std::time::Instant::now();
+    let o = agentpack().arg("verify").arg(&out).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains("manifest.json: is larger than") && stderr.contains("100000 policies"),
+        "{stderr}"
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "it read the manifest"
     );
 }
 
@@ -363,6 +699,7 @@ fn keep_going_builds_the_valid_policies_and_still_exits_2() {
         .unwrap();
     assert_eq!(o.status.code(), Some(2));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["ok"], false, "a policy failed");
     assert_eq!(v["policies"].as_array().unwrap().len(), 1);
     assert!(v["failed"].as_array().unwrap().len() >= 3);
     assert!(out.join("acme-prod/windows/install-args.txt").is_file());

@@ -4,12 +4,16 @@
 //!
 //! Values that validation *allows* although they hold shell / cmd / msiexec / XML / PowerShell
 //! metacharacters are in [`ALLOWED`]: those builds must succeed, with every script and XML file
-//! still well-formed and nothing executed.
+//! still well-formed, and the scripts that write deploy.properties (the config package's
+//! preinstall and the Jamf script), run with /bin/sh, write exactly the expected file and
+//! execute nothing.
 //!
 //! Hostile installers are made at run time from the committed fixtures (truncated, bit-flipped,
 //! the other platform's format, ...); only the fuzz corpus is committed as binaries.
 
 mod common;
+#[path = "macos_support.rs"]
+mod support;
 
 use std::ffi::OsString;
 use std::io::Read;
@@ -173,10 +177,10 @@ const CASES: &[Case] = &[
     case!("args-unknown-packed-key", WindowsArgs("CP_ARGS=\"FOO=1\""), ["FOO"]),
     case!("args-packed-not-pair", WindowsArgs("CP_ARGS=\"DEPLOYMENT_URL\""), ["KEY=VALUE"]),
     case!("args-bare-word", WindowsArgs("calc.exe CP_ARGS=\"DEPLOYMENT_URL=https://h.example.com\""), ["calc.exe"]),
-    case!("args-cmd-chain", WindowsArgs("CP_ARGS=\"DEPLOYMENT_URL=https://h.example.com\" & calc"), ["&"]),
+    case!("args-cmd-chain", WindowsArgs("CP_ARGS=\"DEPLOYMENT_URL=https://h.example.com\" & calc"), ["neither NAME=VALUE nor an msiexec option"]),
     case!("args-silent-maybe", WindowsArgs("CP_ARGS=\"DEPLOYMENT_URL=https://h.example.com&DEPLOYMENT_POLICY_TOKEN=0fb12341-246b-448d-b07f-c6573ad5ad02\" CP_SILENT=maybe"), ["true or false"]),
-    case!("args-url-subshell", WindowsArgs("CP_ARGS=\"DEPLOYMENT_URL=https://h.example.com/$(touch MARKER)&DEPLOYMENT_POLICY_TOKEN=0fb12341-246b-448d-b07f-c6573ad5ad02\" CP_SILENT=true"), ["deployment_url", "white space"]),
-    case!("args-url-newline", WindowsArgs("CP_ARGS=\"DEPLOYMENT_URL=https://h.example.com\n&DEPLOYMENT_POLICY_TOKEN=0fb12341-246b-448d-b07f-c6573ad5ad02\" CP_SILENT=true"), ["deployment_url", "U+000A"]),
+    case!("args-url-subshell", WindowsArgs("CP_ARGS=\"DEPLOYMENT_URL=https://h.example.com/$(touch MARKER)&DEPLOYMENT_POLICY_TOKEN=0fb12341-246b-448d-b07f-c6573ad5ad02\" CP_SILENT=true"), ["DEPLOYMENT_URL", "white space"]),
+    case!("args-url-newline", WindowsArgs("CP_ARGS=\"DEPLOYMENT_URL=https://h.example.com\n&DEPLOYMENT_POLICY_TOKEN=0fb12341-246b-448d-b07f-c6573ad5ad02\" CP_SILENT=true"), ["DEPLOYMENT_URL", "U+000A"]),
     case!("args-token-canary", WindowsArgs("CP_ARGS=\"DEPLOYMENT_URL=https://h.example.com&DEPLOYMENT_POLICY_TOKEN=c4n4ry-5ecret-9f8e7d6c5b4a\" CP_SILENT=true"), ["token", "UUID"]),
     case!("args-huge", WindowsArgs(HUGE_ARGS), ["neither NAME=VALUE"]),
     case!("props-unknown-key", DeployProperties(b"DEPLOYMENT_URL=https://h.example.com\nFOO=bar\n"), ["FOO"]),
@@ -186,13 +190,20 @@ const CASES: &[Case] = &[
     case!("props-silent-maybe", DeployProperties(b"CP_SILENT=maybe\n"), ["true or false"]),
     // --- Windows installers ------------------------------------------------------------------
     case!("msi-empty", Msi(msi_empty), ["empty"]),
-    case!("msi-truncated-header", Msi(msi_truncated_header), ["vendor"]),
-    case!("msi-truncated-half", Msi(msi_truncated_half), ["vendor"]),
+    case!("msi-truncated-header", Msi(msi_truncated_header), ["not a Windows Installer database", "not a valid compound file", "300 bytes is too small"]),
+    case!("msi-truncated-half", Msi(msi_truncated_half), ["not a Windows Installer database", "not a valid compound file", "sector"]),
     case!("msi-random", Msi(msi_random), ["not a Windows Installer database"]),
     case!("msi-bad-magic", Msi(msi_bad_magic), ["not a Windows Installer database"]),
     case!("msi-is-pkg", Msi(msi_is_pkg), ["not a Windows Installer database"]),
-    case!("msi-is-transform", Msi(msi_is_transform), ["vendor"]),
-    case!("msi-compound-not-msi", Msi(msi_compound_not_msi), ["vendor"]),
+    case!("msi-is-transform", Msi(msi_is_transform), ["is a transform (.mst), not an MSI database"]),
+    case!("msi-compound-not-msi", Msi(msi_compound_not_msi), ["compound file with class ID", "is not an MSI database"]),
+    // Damaged databases on which the msi crate panics (committed fuzz inputs, one per place
+    // in its reader): an error naming the file, never a panic message.
+    case!("msi-fuzz-string-pool", Msi(msi_fuzz_317), ["malformed MSI database", "the MSI reader gave up"]),
+    case!("msi-fuzz-columns-a", Msi(msi_fuzz_348), ["malformed MSI database", "the MSI reader gave up"]),
+    case!("msi-fuzz-columns-b", Msi(msi_fuzz_350), ["malformed MSI database", "the MSI reader gave up"]),
+    case!("msi-fuzz-columns-c", Msi(msi_fuzz_358), ["malformed MSI database", "the MSI reader gave up"]),
+    case!("msi-fuzz-columns-d", Msi(msi_fuzz_359), ["malformed MSI database", "the MSI reader gave up"]),
     case!("msi-no-property-table", Msi(msi_no_property_table), ["Property"]),
     case!("msi-is-dmg", Msi(msi_is_dmg), ["not a Windows Installer database"]),
     case!("msi-is-text", Msi(msi_is_text), ["not a Windows Installer database"]),
@@ -201,7 +212,7 @@ const CASES: &[Case] = &[
     case!("msi-dev-zero", Msi(|_| PathBuf::from("/dev/zero")), ["not a regular file"]),
     case!("msi-fifo", Msi(msi_fifo), ["not a regular file"]),
     // --- macOS installers --------------------------------------------------------------------
-    case!("pkg-empty", Pkg(pkg_empty), ["pkg"]),
+    case!("pkg-empty", Pkg(pkg_empty), ["truncated", "xar magic", "at byte offset 0"]),
     case!("pkg-truncated", Pkg(pkg_truncated), ["truncated"]),
     case!("pkg-random", Pkg(pkg_random), ["xar"]),
     case!("pkg-is-msi", Pkg(pkg_is_msi), ["xar"]),
@@ -385,6 +396,22 @@ fn msi_compound_not_msi(d: &Path) -> PathBuf {
     drop(s);
     c.flush().unwrap();
     p
+}
+/// `fn NAME(dir) -> path`: the committed fuzz input HASH as `vendor.msi`.
+macro_rules! fuzz_msi {
+    ($($name:ident = $hash:literal),* $(,)?) => {$(
+        fn $name(d: &Path) -> PathBuf {
+            put(d, "vendor.msi", &fixture_bytes(concat!("fuzz/msi_open/", $hash)))
+        }
+    )*};
+}
+// Named for the line of msi-0.11.1's src/internal/package.rs whose `unwrap` they reach.
+fuzz_msi! {
+    msi_fuzz_317 = "04c7ed7e74879a031523f81920e97ad2f9ce4b3d",
+    msi_fuzz_348 = "0d6affe8c53bdb11b9696564d8375dea1dc4f6d2",
+    msi_fuzz_350 = "06101a5ee4b2b56377c92bf6f3b13888d36d8f7b",
+    msi_fuzz_358 = "13bb500db1d74758e87f07203544a9f284e679cc",
+    msi_fuzz_359 = "5fef02a7687cf2662fbc742b287ad18d3a79e521",
 }
 fn msi_no_property_table(d: &Path) -> PathBuf {
     let p = d.join("vendor.msi");
@@ -874,6 +901,58 @@ fn hostile_windows_installers() {
     run_cases(&["msi"]);
 }
 
+/// Every committed MSI fuzz input through `agentpack inspect`: a result or an error naming the
+/// file, never a panic message (the msi crate panics on some; those panics are caught and kept
+/// quiet, and the input is reported as damaged).
+#[test]
+fn msi_fuzz_corpus_through_inspect_prints_no_panic() {
+    let corpus = common::fixture("fuzz/msi_open");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&corpus)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    assert!(files.len() > 100, "{} inputs", files.len());
+    let dir = tempfile::tempdir().unwrap();
+    let check = |f: &PathBuf| -> Result<bool, String> {
+        let name = f.file_name().unwrap().to_string_lossy().into_owned();
+        let r = agentpack(&[OsString::from("inspect"), f.clone().into()], dir.path());
+        let wrong = if r.timed_out {
+            "hung".to_string()
+        } else if r.stderr.contains("panicked") || r.stdout.contains("panicked") {
+            format!("printed a panic: {}", r.stderr.lines().next().unwrap_or(""))
+        } else if !matches!(r.code, Some(0) | Some(2)) {
+            format!("exit {:?}: {}", r.code, r.stderr)
+        } else if r.code == Some(2) && !r.stderr.contains(&name) {
+            format!("the error does not name the file: {}", r.stderr)
+        } else {
+            return Ok(r.stderr.contains("malformed MSI database"));
+        };
+        Err(format!("{name}: {wrong}"))
+    };
+    // Two at a time: a process each.
+    let (a, b) = files.split_at(files.len() / 2);
+    let results: Vec<Result<bool, String>> = std::thread::scope(|s| {
+        let t = s.spawn(|| a.iter().map(check).collect::<Vec<_>>());
+        let mut r: Vec<_> = b.iter().map(check).collect();
+        r.extend(t.join().unwrap());
+        r
+    });
+    let failures: Vec<&String> = results.iter().filter_map(|r| r.as_ref().err()).collect();
+    let damaged = results.iter().filter(|r| matches!(r, Ok(true))).count();
+    assert!(
+        failures.is_empty(),
+        "{}",
+        failures
+            .iter()
+            .map(|f| f.as_str())
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    // The inputs on which the msi crate panics are among them.
+    assert!(damaged >= 5, "{damaged} reported as malformed");
+}
+
 #[test]
 fn hostile_macos_installers() {
     run_cases(&["pkg"]);
@@ -898,6 +977,54 @@ fn files_below(dir: &Path) -> Vec<PathBuf> {
         .filter(|e| e.file_type().is_file())
         .map(|e| e.into_path())
         .collect()
+}
+
+/// The deploy.properties GOOD with `key: value` must give (written independently of agentpack's
+/// renderer: KEY=VALUE lines, values as they are).
+fn expected_properties(key: &str, value: &str) -> String {
+    let url = if key == "deployment_url" {
+        value
+    } else {
+        "https://backup.example.com:4285"
+    };
+    let mut s = format!("DEPLOYMENT_URL={url}\nDEPLOYMENT_POLICY_TOKEN={TOKEN}\n");
+    if key == "proxy_url" {
+        s += &format!("PROXY_URL={value}\n");
+    }
+    s + "CP_SILENT=true\nDEVICE_CLOAKED=false\n"
+}
+
+/// What running one of the scripts that write deploy.properties got wrong.
+fn script_run_problems(what: &str, run: &support::Run, want: &str, marker: &Path) -> Vec<String> {
+    let mut wrong = Vec::new();
+    if !run.ok {
+        wrong.push(format!("{what} failed: {}{}", run.stdout, run.stderr));
+    }
+    match run.written(support::PROPS_PATH) {
+        Some((bytes, mode)) => {
+            if bytes != want.as_bytes() {
+                wrong.push(format!(
+                    "{what} wrote {:?}, expected {want:?}",
+                    String::from_utf8_lossy(&bytes)
+                ));
+            }
+            if mode != 0o600 {
+                wrong.push(format!("{what} wrote mode {mode:o}"));
+            }
+        }
+        None => wrong.push(format!("{what} wrote no deploy.properties")),
+    }
+    let created: Vec<_> = std::fs::read_dir(run.cwd.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    if !created.is_empty() || marker.exists() {
+        wrong.push(format!("{what} executed a value (created {created:?})"));
+    }
+    if run.stdout.contains(TOKEN) || run.stderr.contains(TOKEN) {
+        wrong.push(format!("{what} logged the token"));
+    }
+    wrong
 }
 
 #[test]
@@ -963,6 +1090,35 @@ fn allowed_metacharacters_build_safely() {
                     }
                 }
             }
+            // Run what writes deploy.properties on a Mac, against a scratch target volume.
+            let pol = dir.path().join("dist/acme-prod");
+            let want = expected_properties(key, &value);
+            let built = std::fs::read(pol.join("macos/deploy.properties")).unwrap();
+            if built != want.as_bytes() {
+                failures.push(format!(
+                    "{tag}: deploy.properties is {:?}, expected {want:?}",
+                    String::from_utf8_lossy(&built)
+                ));
+            }
+            let preinstall = support::preinstall_of(&pol.join("macos/acme-prod-config.pkg"), None);
+            let run = support::run_sh(&preinstall, |vol| {
+                vec!["/pkg".into(), "/".into(), vol.into(), "/".into()]
+            });
+            let problems = script_run_problems("preinstall", &run, &want, &marker);
+            failures.extend(problems.into_iter().map(|p| format!("{tag}: {p}")));
+            let jamf = std::fs::read_to_string(pol.join("jamf/install-acme-prod.sh")).unwrap();
+            let params = extra.contains(&"--jamf-params");
+            let run = support::run_sh(&jamf, |vol| {
+                let mut v = vec![vol.to_string(), "mac-01".into(), "jdoe".into()];
+                if params {
+                    // The token is the one value the script needs; the others are built in.
+                    v.extend(["".to_string(), TOKEN.into()]);
+                    v.extend(std::iter::repeat_n(String::new(), 6));
+                }
+                v
+            });
+            let problems = script_run_problems("Jamf script", &run, &want, &marker);
+            failures.extend(problems.into_iter().map(|p| format!("{tag}: {p}")));
             let v = agentpack(&os(&["verify", "dist"]), dir.path());
             if v.code != Some(0) {
                 failures.push(format!("{tag}: verify failed: {}{}", v.stdout, v.stderr));

@@ -28,34 +28,35 @@ fn env(name: &str) -> Option<String> {
 }
 
 thread_local! {
-    /// Set while a reader that catches panics of a third-party crate runs (see `quiet_panics`).
-    static EXPECTED_PANIC: Cell<bool> = const { Cell::new(false) };
+    /// Panics on this thread that were not a third-party reader's inside a guarded call.
+    static UNEXPECTED: Cell<usize> = const { Cell::new(0) };
 }
 
-/// Run `f` with panics inside it treated as expected: `Database::open` and `read_transform`
-/// catch panics of the `msi`/`cfb` crates on malformed files and turn them into errors.
-/// libFuzzer's panic hook would abort on those before they are caught; `install_panic_hook`
-/// keeps them silent instead, and only an uncaught panic (ours) aborts.
-fn quiet_panics<T>(f: impl FnOnce() -> T) -> T {
-    EXPECTED_PANIC.with(|c| c.set(true));
-    let r = f();
-    EXPECTED_PANIC.with(|c| c.set(false));
-    r
+/// How many unexpected panics this thread has seen: a panic of agentpack's own code, or one
+/// outside [`agentpack::panic_guard::third_party`], counts even when something caught it.
+pub fn unexpected_panics() -> usize {
+    UNEXPECTED.with(Cell::get)
 }
 
-/// Replace the process's panic hook: silent for the caught panics of `quiet_panics`, else the
-/// previous hook, then abort, so that libFuzzer records the crash with its message.
+/// Set the process's panic hook (once): silent for the panics `panic_guard::third_party`
+/// expects (the `msi`/`cfb` crates on malformed files, turned into errors), else counted, the
+/// previous hook's report, and with `abort` an abort, so that libFuzzer records the crash with
+/// its message.
 pub fn install_panic_hook(abort: bool) {
-    let previous = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        if EXPECTED_PANIC.with(Cell::get) {
-            return;
-        }
-        previous(info);
-        if abort {
-            std::process::abort();
-        }
-    }));
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if agentpack::panic_guard::note(info) {
+                return;
+            }
+            UNEXPECTED.with(|c| c.set(c.get() + 1));
+            previous(info);
+            if abort {
+                std::process::abort();
+            }
+        }));
+    });
 }
 
 /// `agentpack::policy::load_policy_text` on YAML and JSON, then the renderers on success.
@@ -147,7 +148,7 @@ fn scratch(name: &str) -> PathBuf {
 pub fn msi_open(data: &[u8]) {
     let path = scratch(&format!("{:?}.msi", std::thread::current().id()).replace(['(', ')'], ""));
     std::fs::write(&path, data).expect("write scratch file");
-    let db = quiet_panics(|| Database::open(&path));
+    let db = Database::open(&path);
     let _ = std::fs::remove_file(&path);
     let db = match db {
         Ok(db) => db,
@@ -168,17 +169,15 @@ pub fn msi_open(data: &[u8]) {
     let mut changes = ChangeSet::new();
     changes.set_property("DEPLOYMENT_URL", "https://fuzz.example.com:4285");
     changes.set_property("ProductName", "");
-    if let Ok(mst) =
-        quiet_panics(|| mst::write_transform(&db, &changes, &TransformOptions::default()))
-    {
-        let back = quiet_panics(|| mst::read_transform(&mst, Some(&db)));
+    if let Ok(mst) = mst::write_transform(&db, &changes, &TransformOptions::default()) {
+        let back = mst::read_transform(&mst, Some(&db));
         assert!(
             back.is_ok(),
             "a transform we wrote does not read back: {:?}",
             back.err()
         );
     }
-    let _ = quiet_panics(|| mst::diff(&db, &db));
+    let _ = mst::diff(&db, &db);
 }
 
 fn base_msi() -> Option<&'static Database> {
@@ -199,7 +198,7 @@ fn base_msi() -> Option<&'static Database> {
 /// `read_transform` without and with a base database; a decoded transform prints and serializes.
 pub fn mst_read(data: &[u8]) {
     for base in [None, base_msi()] {
-        match quiet_panics(|| mst::read_transform(data, base)) {
+        match mst::read_transform(data, base) {
             Ok(dump) => {
                 let _ = dump.to_string();
                 let _ = serde_json::to_string(&dump);

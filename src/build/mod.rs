@@ -3,13 +3,17 @@
 
 mod artifact;
 mod inputs;
+mod installer_name;
+mod leftovers;
 mod stage;
+mod test_hooks;
 
 pub use artifact::{Artifact, Contents, DeriveFn, Platform, StreamFn};
 pub use inputs::{
     display_path, hash_file, hash_file_with, hex, read_text, regular_file, sha256_hex,
     sha3_512_hex, Input, Role,
 };
+pub use leftovers::remove_unfinished;
 pub use stage::{Placement, Staging, Written};
 
 use crate::config::Config;
@@ -66,6 +70,9 @@ pub struct PolicySummary {
 /// The machine-readable result (`--json`). Holds no secret.
 #[derive(Debug, Serialize)]
 pub struct Summary {
+    /// True when every policy was built (false with --keep-going failures), as in every
+    /// command's --json output.
+    pub ok: bool,
     pub out: String,
     pub product: String,
     pub policies: Vec<PolicySummary>,
@@ -214,6 +221,11 @@ pub fn run(req: &Request) -> Result<Summary> {
     for p in &policies {
         inputs.push(Input::read(&p.source, Role::Policy, false)?);
     }
+    let named: Vec<&Path> = [cfg.msi.as_deref(), cfg.pkg.as_deref()]
+        .into_iter()
+        .flatten()
+        .collect();
+    installer_name::check(&named)?;
     let progress = req.progress;
     let (msi, pkg) = rayon::join(
         || {
@@ -258,6 +270,7 @@ pub fn run(req: &Request) -> Result<Summary> {
     let mut held: Vec<PathBuf> = inputs.iter().map(|i| i.abs.clone()).collect();
     held.extend(policies.iter().filter_map(|p| p.token_file.clone()));
     let staging = Staging::begin(&out, &held)?;
+    notes.extend(staging.notes().iter().cloned());
     // Each policy's manifest records go to disk as soon as it is written: memory stays flat
     // however many policies a build has.
     let spill = OutputSpill::new(staging.path().parent().unwrap_or(Path::new(".")))?;
@@ -281,11 +294,21 @@ pub fn run(req: &Request) -> Result<Summary> {
                 .and_then(|records| {
                     let n = records.len();
                     spill.add(&policy.name, records)?;
+                    test_hooks::panic_at("policy");
                     Ok(n)
                 });
+            // A policy that failed (with --keep-going, the others are still committed) leaves
+            // none of its files behind: its folder holds what it wrote before failing.
+            let r = match r {
+                Err(e) if e.kind == crate::error::Kind::BadInput => {
+                    staging.discard(Path::new(&policy.name)).and(Err(e))
+                }
+                r => r,
+            };
             (policy.name.clone(), r)
         })
         .collect();
+    test_hooks::pause("staged");
     let mut outputs = 0;
     let mut summaries = Vec::new();
     let mut problems = Problems::default();
@@ -311,6 +334,7 @@ pub fn run(req: &Request) -> Result<Summary> {
     if let Some(p) = &pkg {
         notes.extend(p.notes(flags));
     }
+    notes.extend(crate::macos::unconfirmed_notes(product, &policies, &cfg));
 
     let product_ref = ProductRef {
         id: product.id.clone(),
@@ -329,6 +353,7 @@ pub fn run(req: &Request) -> Result<Summary> {
 
     summaries.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(Summary {
+        ok: failed.is_empty(),
         out: display_path(&out),
         product: product.id.clone(),
         policies: summaries,
@@ -347,20 +372,36 @@ fn write(
     flags: &Flags,
 ) -> Result<Vec<OutputRecord>> {
     let written = staging.write_artifacts(artifacts, inputs, flags.copy_installers)?;
-    Ok(artifacts
+    artifacts
         .iter()
         .zip(written)
-        .map(|(a, w)| OutputRecord {
-            path: a.path.to_string_lossy().replace('\\', "/"),
-            size: w.size,
-            sha256: w.sha256,
-            kind: a.kind.to_string(),
-            platform: manifest::platform_name(a.platform),
-            policy: a.policy.clone(),
-            secret: a.secret,
-            placement: w.placement,
+        .map(|(a, w)| {
+            Ok(OutputRecord {
+                path: record_path(&a.path)?,
+                size: w.size,
+                sha256: w.sha256,
+                kind: a.kind.to_string(),
+                platform: manifest::platform_name(a.platform),
+                policy: a.policy.clone(),
+                secret: a.secret,
+                placement: w.placement,
+            })
         })
-        .collect())
+        .collect()
+}
+
+/// An output's path as the manifest and SHA256SUMS list it: exactly the file's name, or an
+/// internal error (names come from validated policy names and installer names).
+fn record_path(path: &Path) -> Result<String> {
+    path.to_str()
+        .filter(|p| !p.contains('\\') && !p.chars().any(char::is_control))
+        .map(str::to_string)
+        .ok_or_else(|| {
+            Error::internal(format!(
+                "output path {} cannot be listed in SHA256SUMS",
+                path.display()
+            ))
+        })
 }
 
 /// `SOURCE_DATE_EPOCH` when set; otherwise the newest input's mtime, so that rebuilding the

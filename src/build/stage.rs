@@ -1,10 +1,12 @@
 //! Writing outputs atomically: everything goes into a staging folder beside OUT, which is
 //! renamed into place only when complete. A lock file beside OUT (`.<OUT>.lock`, removed when
 //! the build ends) keeps two builds into the same OUT from mixing their outputs, while builds
-//! into sibling folders run side by side.
+//! into sibling folders run side by side. What a stopped or killed build leaves is handled in
+//! `leftovers`.
 
 use super::artifact::{Artifact, Contents};
 use super::inputs::{sha256_hex, Input};
+use super::leftovers::{self, RAND_LEN};
 use crate::error::{Error, Problem, Result};
 use std::fs::File;
 use std::io::Write;
@@ -52,8 +54,11 @@ impl<W: Write> Write for HashingWriter<W> {
 }
 
 pub struct Staging {
-    dir: Option<tempfile::TempDir>,
+    /// The staging folder; None once committed.
+    dir: Option<PathBuf>,
     out: PathBuf,
+    /// What cleaning up after dead builds did (build notes).
+    notes: Vec<String>,
     _lock: OutLock,
 }
 
@@ -123,7 +128,8 @@ impl OutLock {
                 .map_err(|e| Error::io(&path, "inspect", e))?;
             match std::fs::symlink_metadata(&path) {
                 Ok(m) if m.dev() == held.dev() && m.ino() == held.ino() => {
-                    return Ok(OutLock { path, file })
+                    leftovers::exclusive().push(path.clone());
+                    return Ok(OutLock { path, file });
                 }
                 _ => continue,
             }
@@ -138,8 +144,10 @@ impl OutLock {
 
 impl Drop for OutLock {
     fn drop(&mut self) {
+        let mut list = leftovers::exclusive();
         // Removed while still locked, so a waiting build locks a new file, never a stale one.
         let _ = std::fs::remove_file(&self.path);
+        leftovers::forget(&mut list, &self.path);
         let _ = self.file.unlock();
     }
 }
@@ -196,9 +204,12 @@ fn check_replaceable(out: &Path) -> Result<()> {
                     continue;
                 }
                 let rel = entry.path().strip_prefix(out).unwrap_or(entry.path());
-                let rel = rel.to_string_lossy().replace('\\', "/");
-                if listed.binary_search(&rel).is_err() {
-                    foreign.push(rel);
+                // Compared as they are: a name that is not UTF-8 is not one we wrote.
+                let listed_here = rel
+                    .to_str()
+                    .is_some_and(|r| listed.binary_search_by(|l| l.as_str().cmp(r)).is_ok());
+                if !listed_here {
+                    foreign.push(rel.to_string_lossy().into_owned());
                 }
             }
             if foreign.is_empty() {
@@ -253,30 +264,61 @@ fn check_not_holding(out: &Path, inputs: &[PathBuf]) -> Result<()> {
 }
 
 impl Staging {
-    /// Lock OUT, check that it may be replaced and holds none of `inputs`, and create a
-    /// staging folder beside it.
+    /// Lock OUT, clean up after builds into it that died (`leftovers::sweep`), check that it
+    /// may be replaced and holds none of `inputs`, and create a staging folder beside it.
     pub fn begin(out: &Path, inputs: &[PathBuf]) -> Result<Staging> {
         let lock = OutLock::acquire(out)?;
+        let parent = parent_of(out);
+        let notes = leftovers::sweep(out, &parent, &out_name(out))?;
         check_not_holding(out, inputs)?;
         check_replaceable(out)?;
-        let parent = parent_of(out);
-        let dir = tempfile::Builder::new()
-            .prefix(&format!(".{}.staging-", out_name(out)))
-            .tempdir_in(&parent)
-            .map_err(|e| Error::io(&parent, "create a staging folder", e))?;
+        let dir = {
+            let mut list = leftovers::exclusive();
+            let dir = tempfile::Builder::new()
+                .prefix(&format!(".{}.staging-", out_name(out)))
+                .rand_bytes(RAND_LEN)
+                .tempdir_in(&parent)
+                .map_err(|e| Error::io(&parent, "create a staging folder", e))?
+                .keep();
+            list.push(dir.clone());
+            dir
+        };
         Ok(Staging {
             dir: Some(dir),
             out: out.to_path_buf(),
+            notes,
             _lock: lock,
         })
     }
 
     pub fn path(&self) -> &Path {
-        self.dir.as_ref().map_or(Path::new("."), |d| d.path())
+        self.dir.as_deref().unwrap_or(Path::new("."))
+    }
+
+    /// What cleaning up after builds that died did, for the build's notes.
+    pub fn notes(&self) -> &[String] {
+        &self.notes
+    }
+
+    /// Remove what a policy wrote so far (a policy that failed with --keep-going).
+    pub fn discard(&self, rel: &Path) -> Result<()> {
+        let _w = leftovers::writing();
+        let dir = self.path().join(rel);
+        match std::fs::remove_dir_all(&dir) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::io(
+                &dir,
+                "remove the failed policy's unfinished folder",
+                e,
+            )),
+            _ => Ok(()),
+        }
     }
 
     fn dest(&self, rel: &Path) -> Result<PathBuf> {
         let dest = self.path().join(rel);
+        if let Some(e) = super::test_hooks::fail_write(rel) {
+            return Err(Error::io(&dest, "create", e));
+        }
         if let Some(parent) = dest.parent() {
             std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, "create a folder", e))?;
         }
@@ -285,6 +327,7 @@ impl Staging {
 
     /// Write bytes at `rel` with `mode`.
     pub fn write_bytes(&self, rel: &Path, data: &[u8], mode: u32) -> Result<Written> {
+        let _w = leftovers::writing();
         let dest = self.dest(rel)?;
         let mut f = std::fs::OpenOptions::new()
             .write(true)
@@ -323,6 +366,7 @@ impl Staging {
         produce: impl FnOnce(&mut dyn Write) -> Result<()>,
     ) -> Result<Written> {
         use sha2::Digest;
+        let _w = leftovers::writing();
         let dest = self.dest(rel)?;
         let f = std::fs::OpenOptions::new()
             .write(true)
@@ -359,6 +403,7 @@ impl Staging {
 
     /// Place an installer: hard link when possible (and not `copy`), else a streaming copy.
     pub fn place_installer(&self, rel: &Path, input: &Input, copy: bool) -> Result<Written> {
+        let _w = leftovers::writing();
         let dest = self.dest(rel)?;
         let placement = if !copy && std::fs::hard_link(&input.abs, &dest).is_ok() {
             Placement::Hardlink
@@ -423,17 +468,19 @@ impl Staging {
     }
 
     /// Move the staging folder into place, replacing a previous OUT; on failure OUT is unchanged.
+    /// A signal waits for the whole of it (see `leftovers`): it never sees OUT moved aside.
     pub fn commit(mut self) -> Result<()> {
         let staged = self
             .dir
-            .take()
-            .ok_or_else(|| Error::internal("staging folder already committed"))?
-            .keep();
-        let parent = staged.parent().map(Path::to_path_buf).unwrap_or_default();
+            .clone()
+            .ok_or_else(|| Error::internal("staging folder already committed"))?;
+        let parent = parent_of(&self.out);
+        let mut list = leftovers::exclusive();
         let result = (|| {
-            if self.out.exists() {
+            if std::fs::symlink_metadata(&self.out).is_ok() {
                 let old = tempfile::Builder::new()
                     .prefix(&format!(".{}.old-", out_name(&self.out)))
+                    .rand_bytes(RAND_LEN)
                     .tempdir_in(&parent)
                     .map_err(|e| Error::io(&parent, "create a folder for the previous output", e))?
                     .keep();
@@ -442,23 +489,50 @@ impl Staging {
                     let _ = std::fs::remove_dir(&old);
                     return Err(Error::io(&self.out, "move the previous output aside", e));
                 }
+                super::test_hooks::pause("commit");
                 if let Err(e) = std::fs::rename(&staged, &self.out) {
-                    let _ = std::fs::rename(&old, &self.out);
-                    let _ = std::fs::remove_dir_all(&old);
-                    return Err(Error::io(&self.out, "move the new output into place", e));
+                    let mut err = Error::io(&self.out, "move the new output into place", e);
+                    // Never remove the previous output unless it is back in place: if it
+                    // cannot be moved back, the next build into OUT does it.
+                    if std::fs::rename(&old, &self.out).is_err() {
+                        err.problems.push(
+                            Problem::new(format!(
+                                "the previous output is kept in {}",
+                                old.display()
+                            ))
+                            .file(&self.out)
+                            .hint("the next build into this folder moves it back"),
+                        );
+                    }
+                    return Err(err);
                 }
+                self.dir = None;
                 std::fs::remove_dir_all(&old)
                     .map_err(|e| Error::io(&old, "remove the previous output", e))?;
                 Ok(())
             } else {
                 std::fs::rename(&staged, &self.out)
-                    .map_err(|e| Error::io(&self.out, "move the output into place", e))
+                    .map_err(|e| Error::io(&self.out, "move the output into place", e))?;
+                self.dir = None;
+                Ok(())
             }
         })();
-        if result.is_err() {
-            let _ = std::fs::remove_dir_all(&staged);
+        if self.dir.is_none() {
+            leftovers::forget(&mut list, &staged);
         }
+        // On failure the staging folder is still registered; dropping `self` removes it.
+        drop(list);
         result
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        if let Some(dir) = self.dir.take() {
+            let mut list = leftovers::exclusive();
+            let _ = std::fs::remove_dir_all(&dir);
+            leftovers::forget(&mut list, &dir);
+        }
     }
 }
 

@@ -1,8 +1,8 @@
 //! `agentpack inspect FILE [--base MSI]` and `agentpack mst diff BASE MODIFIED -o OUT`.
 //!
 //! Tokens never reach stdout, stderr or `--json`: every shown value goes through
-//! `windows::redact` (token keys of packed properties and bare UUIDs are masked). A caller can
-//! opt out with `show_secrets` (for a future `--show-secrets` flag).
+//! `windows::redact` (token keys of packed properties and bare UUIDs are masked), unless the
+//! user asks for them with `inspect --show-secrets`.
 
 use super::print_json;
 use crate::error::{Error, Problem, Result};
@@ -15,8 +15,26 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 
+const INSPECT_HINT: &str = "inspect reads Windows Installer databases (.msi) and transforms (.mst); pass a complete, undamaged file";
+const DIFF_HINT: &str = "mst diff writes inserts, updates and deletes of rows, new tables and appended non-key columns: make MODIFIED from a copy of BASE (e.g. with msibuild) so that nothing else changes";
+
 /// An MST-layer error as a bad-input (or internal) error, tokens masked.
 fn mst_err(file: &Path, e: MstError, keys: &[String]) -> Error {
+    mst_err_hint(file, e, keys, INSPECT_HINT)
+}
+
+/// An error of `mst diff`: a change a transform cannot carry gets the diff's hint; an unreadable
+/// file the inspect one.
+fn diff_err(file: &Path, e: MstError, keys: &[String]) -> Error {
+    let hint = if e.kind() == mst::ErrorKind::InvalidChange {
+        DIFF_HINT
+    } else {
+        INSPECT_HINT
+    };
+    mst_err_hint(file, e, keys, hint)
+}
+
+fn mst_err_hint(file: &Path, e: MstError, keys: &[String], hint: &str) -> Error {
     if !e.is_bad_input() {
         return Error::internal(redact(&e.to_string(), keys));
     }
@@ -26,11 +44,7 @@ fn mst_err(file: &Path, e: MstError, keys: &[String]) -> Error {
         .strip_prefix(&format!("{}: ", shown.display()))
         .unwrap_or(&text)
         .to_string();
-    Error::bad_input(
-        Problem::new(message)
-            .file(shown)
-            .hint("inspect reads Windows Installer databases (.msi) and transforms (.mst); pass a complete, undamaged file"),
-    )
+    Error::bad_input(Problem::new(message).file(shown).hint(hint))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,11 +58,11 @@ enum FileKind {
 fn sniff(file: &Path) -> Result<FileKind> {
     crate::build::regular_file(file, ".msi or .mst")?;
     let f = std::fs::File::open(file).map_err(|e| Error::io(file, "open", e))?;
-    let clsid = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+    let clsid = crate::panic_guard::third_party(|| {
         cfb::CompoundFile::open(f)
             .ok()
             .map(|c| c.root_entry().clsid().hyphenated().to_string())
-    }))
+    })
     .ok()
     .flatten();
     let is_mst = file
@@ -195,9 +209,9 @@ pub fn mst_diff(base: &Path, modified: &Path, output: &Path, json: bool) -> Resu
     let keys = token_keys();
     crate::build::regular_file(base, "base .msi")?;
     crate::build::regular_file(modified, "modified .msi")?;
-    let base_db = Database::open(base).map_err(|e| mst_err(base, e, &keys))?;
-    let mod_db = Database::open(modified).map_err(|e| mst_err(modified, e, &keys))?;
-    let changes = mst::diff(&base_db, &mod_db).map_err(|e| mst_err(modified, e, &keys))?;
+    let base_db = Database::open(base).map_err(|e| diff_err(base, e, &keys))?;
+    let mod_db = Database::open(modified).map_err(|e| diff_err(modified, e, &keys))?;
+    let changes = mst::diff(&base_db, &mod_db).map_err(|e| diff_err(modified, e, &keys))?;
     // A diff may change the product's identity (e.g. between two builds): allowed here.
     // Its summary describes the modified database as the result.
     let opts = TransformOptions {
@@ -206,9 +220,9 @@ pub fn mst_diff(base: &Path, modified: &Path, output: &Path, json: bool) -> Resu
         page_count: Some(mod_db.page_count()),
         ..TransformOptions::default()
     };
-    let tables = mst::resolve(&base_db, &changes).map_err(|e| mst_err(modified, e, &keys))?;
+    let tables = mst::resolve(&base_db, &changes).map_err(|e| diff_err(modified, e, &keys))?;
     let bytes =
-        mst::write_resolved(&base_db, &tables, &opts).map_err(|e| mst_err(modified, e, &keys))?;
+        mst::write_resolved(&base_db, &tables, &opts).map_err(|e| diff_err(modified, e, &keys))?;
     let secret = tables
         .iter()
         .flat_map(|t| &t.rows)

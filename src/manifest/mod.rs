@@ -15,7 +15,10 @@
 //! No secret is ever stored in it.
 
 mod spill;
+mod verify;
 pub use spill::OutputSpill;
+use verify::MAX_MANIFEST;
+pub use verify::{verify, Exposed, Verification};
 
 use crate::build::{Input, Platform};
 use crate::error::{Error, Problem, Result};
@@ -159,58 +162,6 @@ pub fn rfc3339(secs: u64) -> String {
     )
 }
 
-/// The result of checking an output folder.
-#[derive(Debug, Default, Serialize)]
-pub struct Verification {
-    pub checked: usize,
-    pub changed: Vec<String>,
-    pub missing: Vec<String>,
-    pub extra: Vec<String>,
-}
-
-impl Verification {
-    pub fn ok(&self) -> bool {
-        self.changed.is_empty() && self.missing.is_empty() && self.extra.is_empty()
-    }
-}
-
-/// Largest manifest.json read (about 15 KiB per policy: a million-policy build fits).
-const MAX_MANIFEST: u64 = 1 << 34;
-
-/// Read and parse `out/manifest.json`: a regular file (never a link, pipe or device) of the
-/// schema this agentpack writes. Returns its bytes too (SHA256SUMS vouches for them).
-pub fn read_manifest(out: &Path) -> Result<(Vec<u8>, Manifest)> {
-    let mpath = out.join(MANIFEST);
-    let meta = std::fs::symlink_metadata(&mpath).map_err(|e| Error::io(&mpath, "read", e))?;
-    if !meta.is_file() {
-        return Err(Error::bad_input(
-            Problem::new("is not a regular file (a link, folder, pipe or device)")
-                .file(&mpath)
-                .hint("this is not an agentpack output folder"),
-        ));
-    }
-    let hint = "this is not an agentpack manifest";
-    let text = crate::build::read_text(&mpath, "manifest", MAX_MANIFEST, hint)?.into_bytes();
-    let manifest: Manifest = serde_json::from_slice(&text).map_err(|e| {
-        Error::bad_input(
-            Problem::new(format!("is not an agentpack manifest: {e}"))
-                .file(&mpath)
-                .line(Some(e.line())),
-        )
-    })?;
-    if manifest.schema != SCHEMA {
-        return Err(Error::bad_input(
-            Problem::new(format!(
-                "has schema '{}', expected '{SCHEMA}'",
-                manifest.schema
-            ))
-            .file(&mpath)
-            .hint("verify it with the agentpack version that built it"),
-        ));
-    }
-    Ok((text, manifest))
-}
-
 /// The output paths `out/manifest.json` lists, read streaming (only the paths are kept), after
 /// checking it is a regular file of this agentpack's schema: what a build may replace.
 pub fn listed_paths(out: &Path) -> Result<Vec<String>> {
@@ -243,74 +194,6 @@ pub fn listed_paths(out: &Path) -> Result<Vec<String>> {
         return Err(not_ours(format!("schema '{}'", listing.schema)));
     }
     Ok(listing.outputs.into_iter().map(|o| o.path).collect())
-}
-
-/// Re-hash every file in `out` against its manifest.json and SHA256SUMS. Links, pipes and
-/// devices where a file should be count as changed and are never opened.
-pub fn verify(out: &Path) -> Result<Verification> {
-    let (text, manifest) = read_manifest(out)?;
-    let mut v = Verification::default();
-    let mut expected: BTreeMap<String, String> = manifest
-        .outputs
-        .iter()
-        .map(|o| (o.path.clone(), o.sha256.clone()))
-        .collect();
-    // SHA256SUMS must agree with the manifest, and vouches for manifest.json itself.
-    let sums_path = out.join(SUMS);
-    let sums_text = match std::fs::symlink_metadata(&sums_path) {
-        Ok(m) if !m.is_file() => Ok(String::new()),
-        _ => crate::build::read_text(&sums_path, "checksum list", MAX_MANIFEST, "")
-            .map_err(|e| e.to_string()),
-    };
-    match sums_text {
-        Ok(sums) => {
-            let manifest_hash = crate::build::sha256_hex(&text);
-            if sums != manifest.sums(&manifest_hash) {
-                v.changed.push(SUMS.into());
-            }
-            if !sums
-                .lines()
-                .any(|l| l == format!("{manifest_hash}  {MANIFEST}"))
-            {
-                v.changed.push(MANIFEST.into());
-            }
-        }
-        Err(_) => v.missing.push(SUMS.into()),
-    }
-    v.checked += 2;
-    for entry in walkdir::WalkDir::new(out).sort_by_file_name() {
-        let entry =
-            entry.map_err(|e| Error::internal(format!("walking {}: {e}", out.display())))?;
-        let file_type = entry.file_type();
-        if file_type.is_dir() {
-            continue;
-        }
-        let rel = entry
-            .path()
-            .strip_prefix(out)
-            .unwrap_or(entry.path())
-            .to_string_lossy()
-            .replace('\\', "/");
-        if rel == MANIFEST || rel == SUMS {
-            continue;
-        }
-        match expected.remove(&rel) {
-            None => v.extra.push(rel),
-            Some(_) if !file_type.is_file() => {
-                v.checked += 1;
-                v.changed.push(rel);
-            }
-            Some(hash) => {
-                v.checked += 1;
-                let (_, actual) = crate::build::hash_file(entry.path(), false)?;
-                if actual != hash {
-                    v.changed.push(rel);
-                }
-            }
-        }
-    }
-    v.missing.extend(expected.into_keys());
-    Ok(v)
 }
 
 #[cfg(test)]

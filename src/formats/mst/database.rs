@@ -11,7 +11,6 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::Read;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 
 const CLSID_MSI: &str = "000c1084-0000-0000-c000-000000000046";
@@ -97,7 +96,7 @@ impl Database {
         if size == 0 {
             return Err(bad("empty file, not an MSI database".into()));
         }
-        let result = catch_unwind(AssertUnwindSafe(|| load(path, file)));
+        let result = crate::panic_guard::third_party(|| load(path, file));
         match result {
             Ok(r) => r,
             Err(_) => Err(bad(
@@ -166,7 +165,7 @@ impl Database {
         let name = binary_stream_name(table, key);
         let bad = |msg: String| MstError::bad_database(&self.path, msg);
         let file = File::open(&self.path).map_err(|e| bad(format!("cannot open: {e}")))?;
-        let comp = catch_unwind(AssertUnwindSafe(|| cfb::CompoundFile::open(file)))
+        let comp = crate::panic_guard::third_party(|| cfb::CompoundFile::open(file))
             .map_err(|_| bad("malformed compound file".into()))?
             .map_err(|e| bad(format!("cannot read compound file: {e}")))?;
         let encoded = format!("/{}", streamname::encode(&name, false));

@@ -14,7 +14,6 @@ use super::summary::{self, Prop};
 use super::writer::{flag_names, suppress, validation, CLSID_TRANSFORM, SUMMARY_STREAM};
 use std::collections::BTreeMap;
 use std::io::{Cursor, Read};
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 
 /// Largest transform accepted (transforms are normally a few KiB).
@@ -40,7 +39,7 @@ pub fn read_transform(bytes: &[u8], base: Option<&Database>) -> Result<Transform
             "larger than 256 MiB, not a transform",
         ));
     }
-    catch_unwind(AssertUnwindSafe(|| decode(bytes, base)))
+    crate::panic_guard::third_party(|| decode(bytes, base))
         .unwrap_or_else(|_| Err(MstError::bad_transform("malformed compound file")))
 }
 
