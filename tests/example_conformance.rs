@@ -1,11 +1,15 @@
 //! The bundled example, built as a newcomer builds it (`cd examples && agentpack build`, plus
 //! `--wrap-vendor`), and every artifact checked by the independent tool for its kind: each
-//! transform applied by Wine's msi.dll (verify-mst), each package by pkgcheck.py, bsdtar and
-//! 7zz, each profile against Apple's schemas, each script by shellcheck, each XML file by
-//! xmllint, the sums by sha256sum. Also the profiles of every product era, since the example
+//! transform applied by Wine's msi.dll (verify-mst) and held to native Windows Installer's row
+//! rules against msiinfo's reading of the MSI, each package by pkgcheck.py, bsdtar and 7zz, each
+//! profile against Apple's schemas, each shell script by shellcheck, each PowerShell script by
+//! the tree-sitter grammar (tests/tools/ps_parse.py), each XML file by xmllint, the sums by
+//! sha256sum. Also the profiles of every product era, since the example
 //! only builds CrashPlan's. Skips visibly without the tools (fails under
 //! AGENTPACK_REQUIRE_TOOLS=1).
 
+#[path = "windows_checks/mod.rs"]
+mod checks;
 mod common;
 
 use std::collections::BTreeMap;
@@ -113,10 +117,13 @@ fn every_example_artifact_passes_its_independent_check() {
         }
     }
 
-    // Windows: each transform, applied by Wine, sets exactly what the console line says.
-    if let (Some(verify), Some(_)) = (
+    // Windows: each transform, applied by Wine, turns the MSI's Property table (as msiinfo
+    // reads it) into exactly that table with the console line's properties set, plus the
+    // token's property in MsiHiddenProperties; and it follows the native rules.
+    if let (Some(verify), Some(_), Some(msiinfo)) = (
         common::shared_tool("example_conformance", "verify-mst"),
         common::program("example_conformance", "wine"),
+        checks::msiinfo_tool("example_conformance"),
     ) {
         for mst in files(&dist, "mst") {
             let folder = mst.parent().unwrap();
@@ -129,20 +136,52 @@ fn every_example_artifact_passes_its_independent_check() {
                     .arg(&msi)
                     .arg(&mst),
             );
-            let applied: BTreeMap<&str, &str> =
-                out.lines().filter_map(|l| l.split_once('=')).collect();
+            let applied: BTreeMap<String, String> = out
+                .lines()
+                .filter_map(|l| l.split_once('='))
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
             let args = std::fs::read_to_string(folder.join("install-args.txt")).unwrap();
-            let want = console_properties(&args);
+            let set = console_properties(&args);
             assert!(
-                want.contains_key("CP_ARGS") && want.len() >= 3,
-                "install-args.txt not understood: {want:?}"
+                set.contains_key("CP_ARGS") && set.len() >= 3,
+                "install-args.txt not understood: {set:?}"
             );
-            for (k, v) in want {
-                if applied.get(k.as_str()) != Some(&v.as_str()) {
-                    failures.push(format!(
-                        "{}: {k} is not what install-args.txt says",
-                        mst.display()
-                    ));
+            let mut want = checks::msiinfo_properties(&msiinfo, &msi);
+            let mut hidden: Vec<String> = want
+                .get("MsiHiddenProperties")
+                .map(|h| h.split(';').map(String::from).collect())
+                .unwrap_or_default();
+            if !hidden.iter().any(|h| h == "CP_ARGS") {
+                hidden.push("CP_ARGS".into());
+            }
+            want.insert("MsiHiddenProperties".into(), hidden.join(";"));
+            want.extend(set);
+            if applied != want {
+                let keys: std::collections::BTreeSet<&String> =
+                    applied.keys().chain(want.keys()).collect();
+                let differ: Vec<&&String> = keys
+                    .iter()
+                    .filter(|k| applied.get(**k) != want.get(**k))
+                    .collect();
+                failures.push(format!(
+                    "{}: the transformed Property table differs from the base's plus install-args.txt in {differ:?}",
+                    mst.display()
+                ));
+            }
+            let wrong = checks::native_rule_violations(&msiinfo, &msi, &mst);
+            if !wrong.is_empty() {
+                failures.push(format!("{}: {}", mst.display(), wrong.join("; ")));
+            }
+        }
+    }
+
+    // Every PowerShell script, parsed.
+    if let Some(checker) = checks::ps_checker("example_conformance") {
+        for dir in [&dist, &examples.join("dist-wrapped")] {
+            for p in files(dir, "ps1") {
+                if let Some(err) = checks::ps_problems(&checker, &p) {
+                    failures.push(format!("ps_parse {}:\n{err}", p.display()));
                 }
             }
         }

@@ -1,8 +1,11 @@
 //! Transforms written by the library, applied by Wine's msi.dll through
 //! `../shared/tools/verify-mst`: the transformed tables must be exactly what was intended.
 //! Skips visibly when Wine or the tools are missing (fails under AGENTPACK_REQUIRE_TOOLS=1).
-//! Five verify-mst calls in all (each takes a few seconds, serialised by flock).
+//! Five verify-mst calls in all (each takes a few seconds, serialised by flock). Wine applies
+//! leniently, so every transform is also held to the native row rules (windows_checks/).
 
+#[path = "windows_checks/mod.rs"]
+mod checks;
 mod common;
 
 use agentpack::formats::mst::{
@@ -30,7 +33,7 @@ fn fixture(name: &str) -> PathBuf {
 }
 
 /// Write the transform for `changes` to a temp dir, after checking the reader decodes it back
-/// into exactly the resolved records.
+/// into exactly the resolved records; and check it against the native rules.
 fn write_checked(dir: &Path, base: &Database, changes: &ChangeSet, name: &str) -> PathBuf {
     let mst = write_transform(base, changes, &TransformOptions::default()).expect("write");
     let want = normalize(resolve(base, changes).expect("resolve"));
@@ -42,6 +45,7 @@ fn write_checked(dir: &Path, base: &Database, changes: &ChangeSet, name: &str) -
     assert_eq!(got, want, "read_transform must return the intended changes");
     let path = dir.join(name);
     std::fs::write(&path, mst).expect("write mst");
+    checks::assert_native_rules(name, base.path(), &path);
     path
 }
 
@@ -135,6 +139,23 @@ fn existing_property_row_is_updated() {
     let base = Database::open(&base_path).expect("open");
     let sets = [("CP_SILENT", "true"), ("CP_ARGS", "--quiet")];
     let mst = write_checked(dir.path(), &base, &change_set(&sets, &[]), "silent.mst");
+    // Wine would accept an insert here too (it overwrites): the record must be an update.
+    let dump = checks::inspect_json(Some(&base_path), &mst);
+    let ops: BTreeMap<String, String> = dump["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["name"] == "Property")
+        .flat_map(|t| t["changes"].as_array().unwrap())
+        .map(|c| (checks::cell(&c["key"]["Property"]), checks::cell(&c["op"])))
+        .collect();
+    assert_eq!(
+        ops,
+        BTreeMap::from([
+            ("CP_ARGS".to_string(), "insert".to_string()),
+            ("CP_SILENT".into(), "update".into())
+        ])
+    );
     let got = applied_properties(&t, &base_path, &mst);
     assert!(got.contains(&"CP_SILENT=true".to_string()), "{got:?}");
     assert_eq!(got, expected(&base, &sets, &[]));
@@ -328,6 +349,11 @@ fn diff_transform_reproduces_modified_tables() {
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    checks::assert_native_rules(
+        "diff_transform_reproduces_modified_tables",
+        &base_path,
+        &mst,
+    );
     let cli = std::fs::read(&mst).unwrap();
     assert_eq!(
         normalize(read_transform(&cli, Some(&base)).unwrap().changes()),
@@ -424,6 +450,7 @@ fn diff_of_appended_columns_applies() {
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    checks::assert_native_rules("diff_of_appended_columns_applies", &base_path, &mst);
     assert!(
         String::from_utf8_lossy(&o.stdout)
             .contains("Widget (2 column(s) added): 1 insert(s), 2 update(s)"),

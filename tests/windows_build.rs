@@ -432,3 +432,106 @@ fn an_unencodable_value_fails_without_printing_the_token() {
     assert!(err.contains("codepage 1252"), "{err}");
     assert!(!err.contains(TOKEN), "{err}");
 }
+
+/// The SCCM script checks every content file on the share before changing anything, and makes
+/// each ConfigMgr change only when the deployment type differs, behind -WhatIf/-Confirm.
+/// (PowerShell cannot run here: windows_powershell.rs parses the script and checks its digest
+/// XPaths; this checks the script's structure.)
+#[test]
+fn sccm_script_checks_the_share_and_changes_only_what_differs() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = policy(dir.path(), "acme", "");
+    let b = build(dir.path(), &[p], &msi_fixture("vendor.msi"), &[]);
+    let raw = std::fs::read(b.out.join("acme/windows/sccm/New-CrashPlanApplication.ps1")).unwrap();
+    let script = String::from_utf8(raw[3..].to_vec())
+        .unwrap()
+        .replace("\r\n", "\n");
+    let lines: Vec<&str> = script.lines().collect();
+    let at = |needle: &str| {
+        lines
+            .iter()
+            .position(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("no `{needle}` in the script"))
+    };
+
+    // Content: every file, its size and (unless -SkipHashCheck) its SHA-256, before the
+    // ConfigurationManager module is even loaded; one error listing every problem.
+    for needle in [
+        "[switch] $SkipHashCheck",
+        "$problems = @(foreach ($file in $ContentFiles) {",
+        "Test-Path -LiteralPath $fsPath -PathType Leaf",
+        "if ($size -ne $file.Size) {",
+        "if (-not $SkipHashCheck) {",
+        "Get-FileHash -LiteralPath $fsPath -Algorithm SHA256",
+        "($problems -join",
+    ] {
+        assert!(at(needle) < at("Import-Module"), "{needle}");
+    }
+
+    // Each change only when the digest says it differs; every change behind ShouldProcess.
+    assert!(
+        at("(Test-DeploymentTypeCurrent (Read-Digest $dt))") + 2
+            == at("Set-CMMsiDeploymentType @settings")
+    );
+    assert!(
+        at("(Test-DetectionCurrent (Read-Digest $dt))")
+            < at("New-CMDetectionClauseWindowsInstaller")
+    );
+    assert!(
+        at("elseif ($class -ceq $rc.Type) { continue }") < at("Set-CMDeploymentTypeReturnCode")
+    );
+    for cmdlet in [
+        "New-CMApplication ",
+        "Set-CMApplication ",
+        "Add-CMMsiDeploymentType ",
+        "Set-CMMsiDeploymentType ",
+        "Set-CMDeploymentTypeReturnCode ",
+        "Add-CMDeploymentTypeReturnCode ",
+        "Update-CMDistributionPoint ",
+        "Start-CMContentDistribution ",
+    ] {
+        let calls = lines
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| l.contains(cmdlet) && !l.contains("ShouldProcess"));
+        for (i, _) in calls {
+            assert!(
+                guarded(&lines, i),
+                "line {}: {cmdlet}not behind ShouldProcess",
+                i + 1
+            );
+        }
+    }
+    // The content is refreshed on every run for an existing application (a rotated token
+    // changes only the .mst), saying why.
+    assert!(
+        script.contains("a\n    # rotated token changes only the .mst")
+            || script.contains("rotated token changes only the .mst")
+    );
+}
+
+/// Whether line `i` of a PowerShell script runs only inside a block whose opening statement
+/// (from its first line to the line ending in `{`) calls `$PSCmdlet.ShouldProcess`, walking out
+/// through the enclosing blocks by indentation.
+fn guarded(lines: &[&str], mut i: usize) -> bool {
+    let indent = |l: &str| l.len() - l.trim_start().len();
+    loop {
+        let depth = indent(lines[i]);
+        let Some(opener) = (0..i)
+            .rev()
+            .find(|&j| !lines[j].trim().is_empty() && indent(lines[j]) < depth)
+        else {
+            return false;
+        };
+        let end = (opener..lines.len())
+            .find(|&j| lines[j].trim_end().ends_with('{'))
+            .unwrap();
+        if lines[opener..=end]
+            .iter()
+            .any(|l| l.contains("$PSCmdlet.ShouldProcess("))
+        {
+            return true;
+        }
+        i = opener;
+    }
+}

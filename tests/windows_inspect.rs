@@ -1,11 +1,16 @@
 //! `agentpack inspect` and `agentpack mst diff` on what build writes and on the fixtures.
 
+#[path = "windows_checks/mod.rs"]
+mod checks;
+mod common;
 #[path = "windows_helpers.rs"]
 mod helpers;
 
 use agentpack::formats::mst::{read_transform_file, Database};
+use checks::{cell, export, msi_tables, msiinfo_tool, Export};
 use helpers::*;
-use std::collections::BTreeMap;
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 fn inspect(args: &[&Path], extra: &[&str]) -> (Option<i32>, String, String) {
@@ -160,21 +165,125 @@ fn inspect_refuses_broken_files_with_exit_2() {
     }
 }
 
+/// One row change as a comparable line: `TABLE OP [key cells] {column: value}`.
+fn change_line(
+    table: &str,
+    op: &str,
+    key: Vec<String>,
+    values: BTreeMap<String, String>,
+) -> String {
+    format!("{table} {op} {key:?} {values:?}")
+}
+
+/// The row changes that turn BASE into MODIFIED, from msiinfo's exports alone (no agentpack
+/// code): inserts, deletes, updates of the differing non-key cells (binary cells compared by
+/// their bytes), and the `_Tables` / `_Columns` rows of a new table.
+fn msiinfo_diff(msiinfo: &Path, base: &Path, modified: &Path) -> BTreeSet<String> {
+    let mut lines = BTreeSet::new();
+    let columns = export(msiinfo, modified, "_Columns").unwrap();
+    for table in msi_tables(msiinfo, modified) {
+        let new = export(msiinfo, modified, &table).unwrap();
+        let old = export(msiinfo, base, &table);
+        assert!(
+            old.as_ref()
+                .is_none_or(|o| o.columns.len() == new.columns.len()),
+            "{table}: the fixture pair changes columns"
+        );
+        if old.is_none() {
+            let name = BTreeMap::from([("Name".to_string(), table.clone())]);
+            lines.insert(change_line("_Tables", "insert", vec![table.clone()], name));
+            for c in columns.rows.iter().filter(|r| r[0] == table) {
+                let values = ["Table", "Number", "Name", "Type"]
+                    .iter()
+                    .map(|n| n.to_string())
+                    .zip(c.iter().cloned())
+                    .collect();
+                lines.insert(change_line("_Columns", "insert", c[..2].to_vec(), values));
+            }
+        }
+        let shown = |e: &Export, row: &[String], i: usize| {
+            if e.types[i].starts_with(['v', 'V']) && !row[i].is_empty() {
+                format!("<{} bytes>", e.binary(&table, &row[i]).len())
+            } else {
+                row[i].clone()
+            }
+        };
+        let same = |a: &Export, ra: &[String], b: &Export, rb: &[String], i: usize| {
+            if a.types[i].starts_with(['v', 'V']) && !ra[i].is_empty() && !rb[i].is_empty() {
+                a.binary(&table, &ra[i]) == b.binary(&table, &rb[i])
+            } else {
+                ra[i] == rb[i]
+            }
+        };
+        let before = old.as_ref().map(Export::by_key).unwrap_or_default();
+        let after = new.by_key();
+        for (key, row) in &after {
+            let values: BTreeMap<String, String> = match before.get(key) {
+                None => (0..new.columns.len())
+                    .map(|i| (new.columns[i].clone(), shown(&new, row, i)))
+                    .collect(),
+                Some(prev) => (0..new.columns.len())
+                    .filter(|&i| !new.keys.contains(&new.columns[i]))
+                    .filter(|&i| !same(old.as_ref().unwrap(), prev, &new, row, i))
+                    .map(|i| (new.columns[i].clone(), shown(&new, row, i)))
+                    .collect(),
+            };
+            match before.contains_key(key) {
+                false => lines.insert(change_line(&table, "insert", key.clone(), values)),
+                true if !values.is_empty() => {
+                    lines.insert(change_line(&table, "update", key.clone(), values))
+                }
+                true => false,
+            };
+        }
+        for key in before.keys().filter(|k| !after.contains_key(*k)) {
+            lines.insert(change_line(&table, "delete", key.clone(), BTreeMap::new()));
+        }
+    }
+    lines
+}
+
+/// The row changes `inspect --json` decodes from a transform, in the same form.
+fn inspected_changes(dump: &Value) -> BTreeSet<String> {
+    let mut lines = BTreeSet::new();
+    for t in dump["tables"].as_array().unwrap() {
+        let name = t["name"].as_str().unwrap();
+        let keys: Vec<&str> = t["columns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c[1].as_str().unwrap().ends_with(" key"))
+            .map(|c| c[0].as_str().unwrap())
+            .collect();
+        for c in t["changes"].as_array().unwrap() {
+            let key = keys.iter().map(|k| cell(&c["key"][*k])).collect();
+            let values = c["values"]
+                .as_object()
+                .map(|v| v.iter().map(|(k, v)| (k.clone(), cell(v))).collect())
+                .unwrap_or_default();
+            lines.insert(change_line(name, c["op"].as_str().unwrap(), key, values));
+        }
+    }
+    lines
+}
+
 #[test]
-fn mst_diff_writes_a_transform_inspect_can_read() {
+fn mst_diff_writes_exactly_the_changes_msiinfo_sees_between_the_databases() {
+    let base = msi_fixture("diff-base.msi");
+    let modified = msi_fixture("diff-modified.msi");
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("d.mst");
     let o = assert_cmd::Command::cargo_bin("agentpack")
         .unwrap()
         .args(["--json", "mst", "diff"])
-        .arg(msi_fixture("diff-base.msi"))
-        .arg(msi_fixture("diff-modified.msi"))
+        .arg(&base)
+        .arg(&modified)
         .arg("-o")
         .arg(&out)
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let summary: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let summary: Value = serde_json::from_slice(&o.stdout).unwrap();
     let names: Vec<&str> = summary["tables"]
         .as_array()
         .unwrap()
@@ -185,34 +294,60 @@ fn mst_diff_writes_a_transform_inspect_can_read() {
         names.contains(&"Widget") && names.contains(&"Extra"),
         "{names:?}"
     );
-
-    // What the file holds is what the library's diff says.
-    let base = Database::open(&msi_fixture("diff-base.msi")).unwrap();
-    let modified = Database::open(&msi_fixture("diff-modified.msi")).unwrap();
-    let want = agentpack::formats::mst::resolve(
-        &base,
-        &agentpack::formats::mst::diff(&base, &modified).unwrap(),
-    )
-    .unwrap();
-    // Same records; the file is sorted by table and key, the diff by first mention.
-    let canon = |t: &[agentpack::formats::mst::TableChanges]| {
-        let mut v: Vec<String> = t
-            .iter()
-            .flat_map(|t| {
-                t.rows
-                    .iter()
-                    .map(move |r| format!("{} {} {r:?}", t.schema.name, t.added))
-            })
-            .collect();
-        v.sort();
-        v
-    };
-    assert_eq!(
-        canon(&read_transform_file(&out, Some(&base)).unwrap().changes()),
-        canon(&want)
-    );
-    let base_path = msi_fixture("diff-base.msi");
-    let (code, text, err) = inspect(&[&out], &["--base", base_path.to_str().unwrap()]);
+    let (code, text, err) = inspect(&[&out], &["--base", base.to_str().unwrap()]);
     assert_eq!(code, Some(0), "{err}");
     assert!(text.contains("Widget") && text.contains("Extra"), "{text}");
+
+    let Some(msiinfo) = msiinfo_tool("mst_diff_writes_exactly_the_changes") else {
+        return;
+    };
+    let want = msiinfo_diff(&msiinfo, &base, &modified);
+    // Every kind of change is in the fixture pair, so the comparison covers each.
+    for kind in [
+        "_Tables insert",
+        "_Columns insert",
+        "Widget insert",
+        "Widget update",
+        "Widget delete",
+        "Binary update",
+        "Binary insert",
+        "Property delete",
+    ] {
+        assert!(
+            want.iter().any(|l| l.starts_with(kind)),
+            "{kind}: {want:#?}"
+        );
+    }
+    let got = inspected_changes(&checks::inspect_json(Some(&base), &out));
+    assert_eq!(got, want, "inspect's reading of the transform");
+}
+
+/// Errors of `mst diff` name each file once (the file at fault, then the other in the text).
+#[test]
+fn mst_diff_errors_name_each_file_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = assert_cmd::Command::cargo_bin("agentpack")
+        .unwrap()
+        .args(["mst", "diff"])
+        .arg(msi_fixture("diff-modified.msi"))
+        .arg(msi_fixture("diff-base.msi"))
+        .arg("-o")
+        .arg(dir.path().join("x.mst"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    let base = msi_fixture("diff-base.msi").display().to_string();
+    let modified = msi_fixture("diff-modified.msi").display().to_string();
+    assert_eq!(err.matches(&base).count(), 1, "{err}");
+    assert_eq!(err.matches(&modified).count(), 1, "{err}");
+    assert!(
+        err.contains(&format!("error: {base}: table Extra")),
+        "{err}"
+    );
+    assert!(
+        err.contains("cannot drop tables") && err.contains("hint: mst diff"),
+        "{err}"
+    );
+    assert!(!dir.path().join("x.mst").exists());
 }

@@ -1,7 +1,10 @@
 //! Transforms written by `agentpack build`, applied by Wine's msi.dll through
 //! `../shared/tools/verify-mst` (skipped visibly without it; fails under AGENTPACK_REQUIRE_TOOLS=1).
-//! Few calls on purpose: each takes a second or more.
+//! Few calls on purpose: each takes a second or more. Wine applies leniently (an update of a
+//! missing row becomes an insert), so each transform is also held to the native rules.
 
+#[path = "windows_checks/mod.rs"]
+mod checks;
 mod common;
 #[path = "windows_helpers.rs"]
 mod helpers;
@@ -68,6 +71,11 @@ fn wine_applies_each_transform_to_exactly_the_policys_properties() {
             vec![dev.clone()]
         };
         let b = build(&sub, &policies, &msi, &[]);
+        for p in &policies {
+            let name = p.file_stem().unwrap().to_str().unwrap();
+            let mst = b.out.join(format!("{name}/windows/{name}.mst"));
+            checks::assert_native_rules("wine_applies_each_transform", &msi, &mst);
+        }
         let got = verify_properties(&tool, &msi, &b.out.join("dev/windows/dev.mst"));
         let want = expected(
             &msi,

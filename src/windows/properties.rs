@@ -3,8 +3,11 @@
 use crate::policy::{Policy, Scope};
 use crate::product::{Product, WindowsPlacement};
 use serde::Serialize;
+use std::fmt;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// `Serialize` gives the real value (the templates need it); `Debug` masks a secret one, so a
+/// `{:?}` in a message or log cannot print the token.
+#[derive(Clone, PartialEq, Eq, Serialize)]
 pub struct Property {
     pub name: String,
     pub value: String,
@@ -12,8 +15,21 @@ pub struct Property {
     pub secret: bool,
 }
 
+impl fmt::Debug for Property {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("Property");
+        d.field("name", &self.name);
+        if self.secret {
+            d.field("value", &format_args!("{}", crate::secret::REDACTED));
+        } else {
+            d.field("value", &self.value);
+        }
+        d.field("secret", &self.secret).finish()
+    }
+}
+
 /// The MSI properties a policy sets: the packed property first, then the separate ones, then
-/// the per-user ones for `scope: user`.
+/// the per-user ones for `scope: user`. Its `Debug` is that of [`Property`]: secrets masked.
 #[derive(Debug, Clone, Serialize)]
 pub struct WindowsProperties {
     pub packed: Property,
@@ -67,4 +83,47 @@ pub fn windows_properties(policy: &Policy, product: &Product) -> Option<WindowsP
         },
         properties,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secret::REDACTED;
+
+    const TOKEN: &str = "0fb12341-246b-448d-b07f-c6573ad5ad02";
+
+    fn prop(name: &str, value: &str, secret: bool) -> Property {
+        Property {
+            name: name.into(),
+            value: value.into(),
+            secret,
+        }
+    }
+
+    #[test]
+    fn debug_masks_secret_values_only() {
+        let packed = prop("CP_ARGS", &format!("URL=x&TOKEN={TOKEN}"), true);
+        let plain = prop("CP_SILENT", "true", false);
+        let shown = format!("{packed:?}");
+        assert!(
+            !shown.contains(TOKEN) && shown.contains(REDACTED),
+            "{shown}"
+        );
+        assert!(shown.contains("CP_ARGS"), "{shown}");
+        assert_eq!(
+            format!("{plain:?}"),
+            r#"Property { name: "CP_SILENT", value: "true", secret: false }"#
+        );
+        let all = WindowsProperties {
+            packed,
+            properties: vec![plain, prop("EXTRA", TOKEN, true)],
+        };
+        for shown in [format!("{all:?}"), format!("{all:#?}")] {
+            assert!(!shown.contains(TOKEN), "{shown}");
+            assert_eq!(shown.matches(REDACTED).count(), 2, "{shown}");
+            assert!(shown.contains("\"true\""), "{shown}");
+        }
+        // The artifacts still get the value.
+        assert!(serde_json::to_string(&all).unwrap().contains(TOKEN));
+    }
 }

@@ -175,6 +175,8 @@ struct ScriptContext<'a> {
     install_behavior: &'a str,
     logon_requirement: Option<&'a str>,
     return_codes: &'a [ReturnCode],
+    /// Checked on the content share before anything changes in ConfigMgr.
+    content_files: &'a [ContentFile],
     // Shown in the help comment only.
     product_name: String,
     policy: &'a str,
@@ -202,6 +204,7 @@ pub fn render_script(
         install_behavior: dt.installation_behavior,
         logon_requirement: dt.logon_requirement,
         return_codes: &dt.return_codes,
+        content_files: &dt.content_files,
         product_name: comment_safe(&format!("{} {}", product.display_name, dt.software_version)),
         policy: &policy.name,
         files: dt

@@ -16,11 +16,13 @@ pub fn diff(base: &Database, modified: &Database) -> Result<ChangeSet, MstError>
     let mut changes = ChangeSet::new();
     for table in base.tables() {
         if !modified.has_table(&table.schema().name) {
+            // The error names the modified file once (as its path) and the base in the text.
             return Err(MstError::invalid(format!(
-                "table {} is missing from {}: dropping tables is not supported",
+                "table {} of the base {} is missing here: a transform cannot drop tables",
                 table.schema().name,
-                modified.path().display()
-            )));
+                base.path().display()
+            ))
+            .with_path(modified.path()));
         }
     }
     for table in modified.tables() {
@@ -36,11 +38,11 @@ pub fn diff(base: &Database, modified: &Database) -> Result<ChangeSet, MstError>
         let appended = &schema.columns[old_width.min(schema.columns.len())..];
         if !same_layout(old.schema(), schema) || appended.iter().any(|c| c.key) {
             return Err(MstError::invalid(format!(
-                "table {} has different columns in {} and {}: a transform can only append non-key columns",
+                "table {} has different columns than in the base {}: a transform can only append non-key columns",
                 schema.name,
-                base.path().display(),
-                modified.path().display()
-            )));
+                base.path().display()
+            ))
+            .with_path(modified.path()));
         }
         if !appended.is_empty() {
             changes.add_columns(&schema.name, appended.to_vec());
