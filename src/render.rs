@@ -21,6 +21,7 @@ pub const TEMPLATES: &[(&str, &str)] = templates![
     "jamf/script.xml",
     "jamf/profile.xml",
     "jamf/policy.xml",
+    "jamf/package.xml",
     "windows/install-args.txt",
     "windows/install.cmd",
     "windows/uninstall.cmd",

@@ -6,6 +6,7 @@ mod common;
 #[path = "macos_support.rs"]
 mod support;
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use support::*;
 
@@ -154,10 +155,14 @@ fn wrapped_pkg_holds_config_first_then_vendor_and_notes_the_signature() {
                 "{fixture}: the vendor's OS requirement is lost: {dist}"
             );
         }
-        assert!(
-            outline.find(CONFIG_ID) < outline.find(&ids[1]),
-            "config installs first: {outline}"
-        );
+        // Both must be there: `find` gives Options, and None sorts before any Some.
+        let config_at = outline
+            .find(CONFIG_ID)
+            .unwrap_or_else(|| panic!("{fixture}: config missing from {outline}"));
+        let vendor_at = outline
+            .find(ids[1].as_str())
+            .unwrap_or_else(|| panic!("{fixture}: vendor missing from {outline}"));
+        assert!(config_at < vendor_at, "config installs first: {outline}");
         // The preinstall inside the wrapped package is the config package's.
         assert_eq!(
             preinstall_of(&wrapped, Some(CONFIG_ID)),
@@ -193,6 +198,24 @@ fn wrapped_pkg_holds_config_first_then_vendor_and_notes_the_signature() {
             .find(|o| o["kind"] == "wrapped-pkg")
             .unwrap();
         assert_eq!(wrapped_rec["secret"], true);
+        // Its Jamf record's SHA3-512 (computed while the package streamed to disk) is that of
+        // the file as written, by an independent implementation.
+        let record: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(out.join("acme-prod/jamf/api/package-wrapped.json")).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(record["fileName"], "acme-prod-crashplan.pkg");
+        assert_eq!(record["hashType"], "SHA3_512");
+        if let Some(py) = common::program("wrapped_pkg_sha3", "python3") {
+            let (ok, hex, err) = common::run(
+                std::process::Command::new(py)
+                    .arg("-c")
+                    .arg("import hashlib,sys;print(hashlib.sha3_512(open(sys.argv[1],'rb').read()).hexdigest())")
+                    .arg(&wrapped),
+            );
+            assert!(ok, "{err}");
+            assert_eq!(record["hashValue"], hex.trim(), "{fixture}");
+        }
     }
 }
 
@@ -268,4 +291,233 @@ fn bad_vendor_files_get_clear_errors() {
         assert!(err.contains(want), "{name}: {err}");
         assert!(!dir.path().join("out").exists());
     }
+}
+
+/// The TOC of a xar file, read here independently of agentpack: (header size, compressed TOC
+/// length, TOC XML).
+fn toc_of(bytes: &[u8]) -> (usize, usize, String) {
+    let header = u16::from_be_bytes([bytes[4], bytes[5]]) as usize;
+    let toc_len = u64::from_be_bytes(bytes[8..16].try_into().unwrap()) as usize;
+    let mut xml = String::new();
+    flate2::read::ZlibDecoder::new(&bytes[header..header + toc_len])
+        .read_to_string(&mut xml)
+        .unwrap();
+    (header, toc_len, xml)
+}
+
+/// File offset and stored length of the member whose `<file>` element comes first after
+/// `<name>name</name>` in the TOC.
+fn member_range(bytes: &[u8], name: &str) -> (usize, usize) {
+    let (header, toc_len, xml) = toc_of(bytes);
+    let file = xml
+        .split(&format!("<name>{name}</name>"))
+        .nth(1)
+        .unwrap_or_else(|| panic!("no member {name}"));
+    let number = |tag: &str| -> usize {
+        file.split(&format!("<{tag}>"))
+            .nth(1)
+            .and_then(|r| r.split('<').next())
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    (header + toc_len + number("offset"), number("length"))
+}
+
+/// `bytes` with its TOC edited, recompressed and its SHA-1 TOC checksum (heap offset 0) redone:
+/// a package as a tool other than agentpack could have written it.
+fn with_toc(bytes: &[u8], edit: impl Fn(&str) -> String) -> Vec<u8> {
+    use sha1::Digest;
+    use std::io::Write;
+    let (header, toc_len, xml) = toc_of(bytes);
+    let xml = edit(&xml);
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+    z.write_all(xml.as_bytes()).unwrap();
+    let z = z.finish().unwrap();
+    let mut out = bytes[..header].to_vec();
+    out[8..16].copy_from_slice(&(z.len() as u64).to_be_bytes());
+    out[16..24].copy_from_slice(&(xml.len() as u64).to_be_bytes());
+    out.extend_from_slice(&z);
+    out.extend_from_slice(&sha1::Sha1::digest(&z));
+    out.extend_from_slice(&bytes[header + toc_len + 20..]);
+    out
+}
+
+/// `agentpack build --pkg pkg` (no --wrap-vendor) into `dir/out`: (exit code, stdout, stderr).
+fn build_pkg(dir: &Path, pkg: &Path, extra: &[&str]) -> (Option<i32>, String, String) {
+    let p = write_policy(dir, "acme-prod", &[]);
+    let o = agentpack()
+        .args(extra)
+        .arg("build")
+        .arg("--policy")
+        .arg(&p)
+        .arg("--pkg")
+        .arg(pkg)
+        .arg("--out")
+        .arg(dir.join("out"))
+        .output()
+        .unwrap();
+    (
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+/// One flipped byte inside a member's stored data (which the TOC checksum does not cover) is
+/// refused, without --wrap-vendor too: exit 2, the file, the member and what to do; nothing
+/// written, so no Jamf record carries the damaged file's hash.
+#[test]
+fn a_vendor_pkg_with_a_damaged_member_is_refused() {
+    for (fixture, member, shown) in [
+        ("vendor-crashplan-component.pkg", "Scripts", "Scripts"),
+        (
+            "vendor-crashplan-dist.pkg",
+            "Payload",
+            "crashplan.pkg/Payload",
+        ),
+        (
+            "vendor-crashplan-dist.pkg",
+            "Welcome.rtf",
+            "Resources/en.lproj/Welcome.rtf",
+        ),
+    ] {
+        let Some(good) = fixture_pkg("damaged_member", fixture) else {
+            return;
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let mut bytes = std::fs::read(&good).unwrap();
+        let (at, len) = member_range(&bytes, member);
+        bytes[at + len / 2] ^= 0x01;
+        let bad = dir.path().join("bad.pkg");
+        std::fs::write(&bad, &bytes).unwrap();
+        // An independent reader agrees that the package is damaged.
+        if let Some(t) = common::shared_tool("damaged_member", "pkgcheck.py") {
+            let (ok, out, err) =
+                common::run(std::process::Command::new("python3").arg(t).arg(&bad));
+            assert!(!ok, "pkgcheck accepts it:\n{out}{err}");
+        }
+        let (code, stdout, stderr) = build_pkg(dir.path(), &bad, &[]);
+        assert_eq!(code, Some(2), "{fixture}/{member}: {stderr}");
+        assert!(stdout.is_empty(), "{stdout}");
+        for want in [
+            "bad.pkg",
+            &format!("member \"{shown}\" is corrupt"),
+            "sha1 checksum",
+            "download the vendor's installer again",
+        ] {
+            assert!(stderr.contains(want), "{fixture}: no {want:?} in {stderr}");
+        }
+        assert!(!dir.path().join("out").exists(), "{fixture}: wrote output");
+        // The same in --json, on stdout.
+        let (code, stdout, _) = build_pkg(dir.path(), &bad, &["--json"]);
+        assert_eq!(code, Some(2));
+        let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+        let problem = &v["problems"][0];
+        assert!(
+            problem["file"].as_str().unwrap().ends_with("bad.pkg"),
+            "{v}"
+        );
+        assert!(problem["message"].as_str().unwrap().contains(shown), "{v}");
+        assert!(
+            problem["hint"].as_str().unwrap().contains("download"),
+            "{v}"
+        );
+        assert!(!dir.path().join("out").exists());
+    }
+}
+
+/// A member whose declared data reaches past the end of the file: the same kind of refusal.
+#[test]
+fn a_vendor_pkg_member_past_the_end_of_the_file_is_refused() {
+    let Some(good) = fixture_pkg("member_past_end", "vendor-crashplan-component.pkg") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = std::fs::read(&good).unwrap();
+    let (_, len) = member_range(&bytes, "Scripts");
+    let longer = with_toc(&bytes, |xml| {
+        let (head, tail) = xml.split_once("<name>Scripts</name>").unwrap();
+        format!(
+            "{head}<name>Scripts</name>{}",
+            tail.replacen(
+                &format!("<length>{len}</length>"),
+                &format!("<length>{}</length>", len + 4096),
+                1
+            )
+        )
+    });
+    let bad = dir.path().join("short.pkg");
+    std::fs::write(&bad, longer).unwrap();
+    let (code, _, stderr) = build_pkg(dir.path(), &bad, &[]);
+    assert_eq!(code, Some(2), "{stderr}");
+    for want in [
+        "short.pkg",
+        "member \"Scripts\"",
+        "truncated",
+        "download the vendor's installer again",
+    ] {
+        assert!(stderr.contains(want), "no {want:?} in {stderr}");
+    }
+    assert!(!dir.path().join("out").exists());
+}
+
+/// A good package: every member verified, recorded in the manifest, and no note. A member
+/// with an MD5 checksum cannot be verified: it is recorded and noted as unverified, not trusted.
+#[test]
+fn member_checksums_are_recorded_and_md5_is_reported_unverified() {
+    let Some(good) = fixture_pkg("member_checksums", "vendor-crashplan-dist.pkg") else {
+        return;
+    };
+    let facts = |dir: &Path| {
+        let m: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.join("out/manifest.json")).unwrap()).unwrap();
+        m["inputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["role"] == "macos-installer")
+            .unwrap()["facts"]["member_checksums"]
+            .clone()
+    };
+    let bytes = std::fs::read(&good).unwrap();
+    let members = toc_of(&bytes).2.matches("<archived-checksum").count();
+    assert!(members >= 6, "{members}");
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, stderr) = build_pkg(dir.path(), &good, &[]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let checks = facts(dir.path());
+    assert_eq!(checks["verified"], members as u64, "{checks}");
+    assert_eq!(checks["unverified"], serde_json::json!([]));
+    assert!(!stderr.contains("could not be verified"), "{stderr}");
+
+    let md5 = with_toc(&bytes, |xml| {
+        let (head, tail) = xml.split_once("<name>Scripts</name>").unwrap();
+        let start = tail.find("<archived-checksum style=\"sha1\">").unwrap();
+        let end = start + tail[start..].find("</archived-checksum>").unwrap();
+        format!(
+            "{head}<name>Scripts</name>{}<archived-checksum style=\"md5\">{}{}",
+            &tail[..start],
+            "0".repeat(32),
+            &tail[end..]
+        )
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let pkg = dir.path().join("md5.pkg");
+    std::fs::write(&pkg, md5).unwrap();
+    let (code, _, stderr) = build_pkg(dir.path(), &pkg, &[]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains(
+            "md5.pkg: 1 member(s) could not be verified against the package's table of contents: \
+             crashplan.pkg/Scripts (md5 checksum, not verifiable)"
+        ),
+        "{stderr}"
+    );
+    let checks = facts(dir.path());
+    assert_eq!(checks["verified"], members as u64 - 1, "{checks}");
+    assert_eq!(
+        checks["unverified"],
+        serde_json::json!([{"path": "crashplan.pkg/Scripts", "reason": "md5 checksum, not verifiable"}])
+    );
 }

@@ -51,11 +51,27 @@ fn assert_writes_exactly(run: &Run, want: &[u8]) {
     let (bytes, mode) = run.written(PROPS_PATH).expect("deploy.properties written");
     assert_eq!(bytes, want, "written file differs from deploy.properties");
     assert_eq!(mode, 0o600);
+    assert_root_owned(&run.volume.path().join(PROPS_PATH.trim_start_matches('/')));
     run.assert_nothing_ran();
     assert!(
         !run.stdout.contains(TOKEN) && !run.stderr.contains(TOKEN),
         "the log shows the token"
     );
+}
+
+/// Run as root (as Installer and Jamf run them), the scripts hand the file to root:wheel (0:0);
+/// otherwise it keeps the test's own owner, which the scripts log.
+fn assert_root_owned(file: &Path) {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(file).unwrap();
+    // A folder this process just made is owned by its effective user.
+    let me = tempfile::tempdir().unwrap();
+    let euid = std::fs::metadata(me.path()).unwrap().uid();
+    if euid == 0 {
+        assert_eq!((meta.uid(), meta.gid()), (0, 0), "{}", file.display());
+    } else {
+        assert_eq!(meta.uid(), euid, "{}", file.display());
+    }
 }
 
 #[test]
@@ -89,6 +105,28 @@ fn preinstall_fails_loudly_without_a_target_or_when_it_cannot_write() {
         vec!["/pkg".into(), "/".into(), "".into()]
     });
     assert!(!run.ok && run.stderr.contains("ERROR"), "{}", run.stderr);
+    // A target volume that does not exist (not mounted) is not created: the script fails and
+    // leaves nothing behind.
+    let run = run_sh(&b.preinstall(), |vol| {
+        vec![
+            "/pkg".into(),
+            "/".into(),
+            format!("{vol}/Volumes/Gone"),
+            "/".into(),
+        ]
+    });
+    assert!(
+        !run.ok && run.stderr.contains("is not an existing folder"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.volume.path().join("Volumes").exists(), "created it");
+    // A file is not a volume either.
+    let run = run_sh(&b.preinstall(), |vol| {
+        std::fs::write(Path::new(vol).join("plain"), b"x").unwrap();
+        vec!["/pkg".into(), "/".into(), format!("{vol}/plain")]
+    });
+    assert!(!run.ok && run.stderr.contains("ERROR"), "{}", run.stderr);
     // The target folder's place is taken by a file: mkdir fails, the script exits non-zero.
     let run = run_sh(&b.preinstall(), |vol| {
         std::fs::write(Path::new(vol).join("Library"), b"x").unwrap();
@@ -99,6 +137,56 @@ fn preinstall_fails_loudly_without_a_target_or_when_it_cannot_write() {
         "{}",
         run.stderr
     );
+}
+
+/// A target volume path with spaces, quotes, `$(...)`, a backtick and non-ASCII reaches the
+/// scripts as one argument and is used literally, by the preinstall ($3) and the Jamf script ($1).
+#[test]
+fn scripts_take_a_target_volume_with_spaces_quotes_and_non_ascii() {
+    let b = Built::new(false, &[]);
+    let props = b.props();
+    let volume_name = "Volumes/Macintosh HD 'o\"q\" $(touch MARK) `touch MARK` Ünïcödé 中文";
+    for (what, script, arg) in [
+        ("preinstall", b.preinstall(), 2usize),
+        ("jamf", b.jamf_script(), 0),
+    ] {
+        let run = run_sh(&script, |vol| {
+            let target = format!("{vol}/{volume_name}");
+            std::fs::create_dir_all(&target).unwrap();
+            let mut args = vec!["/pkg".to_string(), "/".into(), "/".into()];
+            args[arg] = target;
+            args
+        });
+        assert!(run.ok, "{what}: {}{}", run.stdout, run.stderr);
+        let file = run
+            .volume
+            .path()
+            .join(volume_name)
+            .join(PROPS_PATH.trim_start_matches('/'));
+        assert_eq!(std::fs::read(&file).unwrap(), props, "{what}");
+        assert_root_owned(&file);
+        run.assert_nothing_ran();
+        // Nothing went to the volume's parent or the working folder under a split name.
+        let top: Vec<_> = std::fs::read_dir(run.volume.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(top, ["Volumes"], "{what}");
+    }
+}
+
+#[test]
+fn jamf_script_fails_for_a_target_volume_that_does_not_exist() {
+    let b = Built::new(false, &[]);
+    let run = run_sh(&b.jamf_script(), |vol| {
+        vec![format!("{vol}/Volumes/Gone"), "mac".into(), "jdoe".into()]
+    });
+    assert!(
+        !run.ok && run.stderr.contains("is not an existing folder"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.volume.path().join("Volumes").exists(), "created it");
 }
 
 #[test]
@@ -184,8 +272,9 @@ fn jamf_params_defaults_of_a_hostile_policy_are_written_as_built() {
 }
 
 /// Every package the Jamf policy installs has a package record of that name (Jamf resolves a
-/// policy's packages by name), and the config package comes first by priority and, should the
-/// priorities be left at Jamf's default, by name too.
+/// policy's packages by name), in the Jamf Pro API JSON and in the Classic API XML alike, and
+/// both give the config package priority 9 and the vendor's 10: the priority is what orders
+/// them (by name alone `zz-last-config.pkg` would install after `vendor-….pkg`).
 #[test]
 fn the_jamf_policy_names_the_packages_its_records_create() {
     let dir = tempfile::tempdir().unwrap();
@@ -241,7 +330,126 @@ fn the_jamf_policy_names_the_packages_its_records_create() {
     }
     let config = &names[0];
     assert!(config.ends_with("-config.pkg"), "{names:?}");
-    assert!(records[config] < records[&names[1]], "{records:?}");
+    assert!(
+        config > &names[1],
+        "the test needs a config name sorting last: {names:?}"
+    );
+    assert_eq!(records[config], 9, "{records:?}");
+    assert_eq!(records[&names[1]], 10, "{records:?}");
+    assert_eq!(records["zz-last-crashplan.pkg"], 10, "{records:?}");
+
+    // The Classic API records: the same names, file names and priorities.
+    let xmllint = common::program("jamf_classic_packages", "xmllint");
+    let mut classic = std::collections::BTreeMap::new();
+    for role in ["config", "vendor", "wrapped"] {
+        let f = jamf.join(format!("classic/package-{role}.xml"));
+        let xml = std::fs::read_to_string(&f).unwrap();
+        if let Some(x) = &xmllint {
+            let (ok, _, err) = common::run(std::process::Command::new(x).arg("--noout").arg(&f));
+            assert!(ok, "{}: {err}", f.display());
+        }
+        // The element, not the comment above it.
+        let body = xml.split("-->").nth(1).unwrap();
+        let field = |tag: &str| {
+            let open = format!("<{tag}>");
+            let close = format!("</{tag}>");
+            body.split(&open)
+                .nth(1)
+                .and_then(|r| r.split(&close).next())
+                .unwrap_or_else(|| panic!("{role}: no <{tag}> in {xml}"))
+                .to_string()
+        };
+        assert!(xml.contains("<package>"), "{xml}");
+        assert_eq!(field("name"), field("filename"), "{role}");
+        assert!(out.join("zz-last/macos").join(field("filename")).is_file());
+        assert!(field("info").contains("CrashPlan"), "{role}: {xml}");
+        classic.insert(field("name"), field("priority").parse::<u64>().unwrap());
+    }
+    assert_eq!(classic, records, "Classic and Jamf Pro API records differ");
+    // The policy says what orders its packages, and where the priorities are set.
+    let comment = policy
+        .split("-->")
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        comment.contains("classic/package-*.xml")
+            && comment.contains("config package priority 9, vendor package 10"),
+        "{comment}"
+    );
+}
+
+/// XML text as written by our templates: the five predefined entities.
+fn xml_unescape(text: &str) -> String {
+    text.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&apos;", "'")
+        .replace("&amp;", "&")
+}
+
+/// The labels Jamf shows for parameters 4-11 (Classic XML and Jamf Pro API JSON) name the key
+/// the script itself writes from that parameter, and agree with the script's own header.
+#[test]
+fn jamf_parameter_labels_match_the_scripts_own_mapping() {
+    let b = Built::new(true, &["--jamf-params"]);
+    let script = b.jamf_script();
+    // The script's mapping: `pN=$(trim "${N:-}")` reads $N, `add 'KEY' "$pN"` writes it.
+    let mut mapping = std::collections::BTreeMap::new();
+    for n in 4..=11u8 {
+        let var = format!("p{n}=$(trim \"${{{n}:-}}\")");
+        let add = format!("\"$p{n}\"");
+        let key = script
+            .lines()
+            .map(str::trim)
+            .filter(|l| l.starts_with("add '") && l.ends_with(&add))
+            .map(|l| l["add '".len()..].split('\'').next().unwrap().to_string())
+            .next();
+        assert_eq!(script.contains(&var), key.is_some(), "${n}: {key:?}");
+        if let Some(key) = key {
+            mapping.insert(n, key);
+        }
+    }
+    assert_eq!(
+        mapping.values().map(String::as_str).collect::<Vec<_>>(),
+        [
+            "DEPLOYMENT_URL",
+            "DEPLOYMENT_POLICY_TOKEN",
+            "SSL_WHITELIST",
+            "PROXY_URL",
+            "CP_SILENT",
+            "DEVICE_CLOAKED"
+        ],
+        "{mapping:?}"
+    );
+    let xml = std::fs::read_to_string(b.path("jamf/classic/script.xml")).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(b.path("jamf/api/script.json")).unwrap()).unwrap();
+    for n in 4..=11u8 {
+        let tag = format!("parameter{n}");
+        let classic = xml
+            .split(&format!("<{tag}>"))
+            .nth(1)
+            .and_then(|r| r.split(&format!("</{tag}>")).next())
+            .map(xml_unescape)
+            .unwrap_or_else(|| panic!("no <{tag}> in script.xml"));
+        assert_eq!(json[&tag].as_str(), Some(classic.as_str()), "{tag}");
+        let header = script
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("#   Parameter {n}: ")));
+        match mapping.get(&n) {
+            Some(key) => {
+                assert!(classic.starts_with(&format!("{key} (")), "{tag}: {classic}");
+                assert_eq!(header, Some(classic.as_str()), "{tag}");
+            }
+            None => {
+                assert_eq!(classic, "", "{tag} is unused but labelled");
+                assert_eq!(header, None, "{tag}");
+            }
+        }
+    }
 }
 
 #[test]

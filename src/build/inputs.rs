@@ -51,6 +51,24 @@ pub fn hash_file_with(
     progress: bool,
     sha3: bool,
 ) -> Result<(u64, String, Option<String>)> {
+    hash_file_observed(path, progress, sha3, None)
+}
+
+/// Something that wants every chunk of a file as it is hashed, with the chunk's file offset
+/// (e.g. a verifier of the file's inner checksums). Chunks arrive in order, without gaps.
+pub type ChunkObserver<'a> = &'a mut (dyn FnMut(u64, &[u8]) + Send);
+
+/// A chunk shared by the threads that consume it: (file offset, bytes).
+type Chunk = (u64, std::sync::Arc<Vec<u8>>);
+
+/// [`hash_file_with`], also handing every chunk to `observer` on a thread of its own, so the
+/// file is still read once and the wall time is that of the slowest consumer, not the sum.
+pub fn hash_file_observed(
+    path: &Path,
+    progress: bool,
+    sha3: bool,
+    observer: Option<ChunkObserver<'_>>,
+) -> Result<(u64, String, Option<String>)> {
     let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, "open", e))?;
     let total = f.metadata().map(|m| m.len()).unwrap_or(0);
     let bar = (progress && total >= PROGRESS_THRESHOLD).then(|| {
@@ -71,13 +89,14 @@ pub fn hash_file_with(
     let mut size = 0u64;
     // SHA3-512 is several times slower than SHA-256 with the CPU's SHA extensions: it runs on a
     // second thread fed the same chunks (at most a few MiB in flight), so the file is read once
-    // and the wall time is that of the slower digest, not the sum.
+    // and the wall time is that of the slower digest, not the sum. The observer gets a thread
+    // of its own on the same terms.
     let sha3_hex = std::thread::scope(|scope| -> Result<Option<String>> {
-        let (tx, worker) = if sha3 {
-            let (tx, rx) = std::sync::mpsc::sync_channel::<std::sync::Arc<Vec<u8>>>(4);
+        let (sha3_tx, worker) = if sha3 {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Chunk>(4);
             let worker = scope.spawn(move || {
                 let mut h = sha3::Sha3_512::new();
-                for chunk in rx {
+                for (_, chunk) in rx {
                     h.update(&chunk[..]);
                 }
                 hex(&h.finalize())
@@ -85,6 +104,18 @@ pub fn hash_file_with(
             (Some(tx), Some(worker))
         } else {
             (None, None)
+        };
+        let (observer_tx, observer_worker) = match observer {
+            Some(observe) => {
+                let (tx, rx) = std::sync::mpsc::sync_channel::<Chunk>(4);
+                let worker = scope.spawn(move || {
+                    for (offset, chunk) in rx {
+                        observe(offset, &chunk[..]);
+                    }
+                });
+                (Some(tx), Some(worker))
+            }
+            None => (None, None),
         };
         loop {
             let mut buf = vec![0u8; BUF];
@@ -96,16 +127,26 @@ pub fn hash_file_with(
             };
             buf.truncate(n);
             hasher.update(&buf);
-            if let Some(tx) = &tx {
-                tx.send(std::sync::Arc::new(buf))
+            let chunk = std::sync::Arc::new(buf);
+            if let Some(tx) = &sha3_tx {
+                tx.send((size, chunk.clone()))
                     .map_err(|_| Error::internal("the SHA3-512 hasher stopped"))?;
+            }
+            if let Some(tx) = &observer_tx {
+                tx.send((size, chunk))
+                    .map_err(|_| Error::internal("the chunk observer stopped"))?;
             }
             size += n as u64;
             if let Some(b) = &bar {
                 b.set_position(size);
             }
         }
-        drop(tx);
+        drop(sha3_tx);
+        drop(observer_tx);
+        if let Some(w) = observer_worker {
+            w.join()
+                .map_err(|_| Error::internal("the chunk observer panicked"))?;
+        }
         worker
             .map(|w| {
                 w.join()
@@ -222,8 +263,20 @@ impl Input {
 
     /// Hash `path` (also with SHA3-512 when `sha3`), in one pass, and record it.
     pub fn read_with(path: &Path, role: Role, progress: bool, sha3: bool) -> Result<Input> {
+        Self::read_observed(path, role, progress, sha3, None)
+    }
+
+    /// [`Input::read_with`], handing every chunk read to `observer` too (see
+    /// [`hash_file_observed`]).
+    pub fn read_observed(
+        path: &Path,
+        role: Role,
+        progress: bool,
+        sha3: bool,
+        observer: Option<ChunkObserver<'_>>,
+    ) -> Result<Input> {
         let meta = regular_file(path, "installer")?;
-        let (size, sha256, sha3_512) = hash_file_with(path, progress, sha3)?;
+        let (size, sha256, sha3_512) = hash_file_observed(path, progress, sha3, observer)?;
         let mtime = meta
             .modified()
             .ok()
@@ -262,6 +315,28 @@ mod tests {
         // FIPS 202 example value for "abc".
         assert!(sha3.unwrap().starts_with("b751850b1a57168a5693cd924b6b096e08f621827444f70d884f5d0240d2712e10e116e9192af3c91a7ec57647e3934057340b4cf408d5a56592f8274eec53f0"));
         assert_eq!(sha3_512_hex(b"abc").len(), 128);
+    }
+
+    /// The observer sees every byte once, in order, at its offset, in the same single pass.
+    #[test]
+    fn the_observer_gets_every_chunk_at_its_offset() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("big");
+        let data: Vec<u8> = (0..(BUF * 2 + BUF / 2)).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&p, &data).unwrap();
+        let mut seen = Vec::new();
+        let mut offsets = Vec::new();
+        let mut observe = |offset: u64, chunk: &[u8]| {
+            offsets.push(offset);
+            assert_eq!(offset as usize, seen.len(), "chunks in order, no gaps");
+            seen.extend_from_slice(chunk);
+        };
+        let (size, sha256, sha3) = hash_file_observed(&p, false, true, Some(&mut observe)).unwrap();
+        assert_eq!(seen, data);
+        assert!(offsets.len() >= 3, "{offsets:?}");
+        assert_eq!(size, data.len() as u64);
+        assert_eq!(sha256, sha256_hex(&data));
+        assert_eq!(sha3.unwrap(), sha3_512_hex(&data));
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! Jamf Pro import files: Classic API XML (script, profiles, policy) and Jamf Pro API JSON
-//! (script and package records). No credentials; scope is a `%COMPUTER_GROUP%` placeholder.
+//! Jamf Pro import files: Classic API XML (script, profiles, policy, package records) and Jamf
+//! Pro API JSON (script and package records). No credentials; scope is a `%COMPUTER_GROUP%` placeholder.
 
 use super::profiles::Profile;
 use super::scripts::JamfParam;
@@ -116,6 +116,25 @@ pub fn api_package(p: &PackageRecord) -> Result<Vec<u8>> {
         "hashType": "SHA3_512",
         "hashValue": p.sha3_512,
     }))
+}
+
+/// The same record for the Classic API (`POST /JSSResource/packages/id/0`), for admins who do
+/// not use the Jamf Pro API: without it a package uploaded in the console gets priority 10, and
+/// the config package would install after the vendor's whenever its name sorts later. Fields as
+/// Jamf's Classic package resource names them; no hash (the Jamf Pro API record carries it).
+pub fn classic_package(p: &PackageRecord) -> Result<String> {
+    crate::render::render(
+        "jamf/package.xml",
+        &json!({
+            "name": p.file_name,
+            "filename": p.file_name,
+            "info": p.info,
+            "notes": "Built by agentpack. filename must equal the uploaded file's name.",
+            "priority": p.priority,
+            "config_priority": CONFIG_PRIORITY,
+            "vendor_priority": VENDOR_PRIORITY,
+        }),
+    )
 }
 
 fn to_json(v: &Value) -> Result<Vec<u8>> {

@@ -3,7 +3,8 @@
 //!
 //! Under `OUT/<policy>/macos/`: `deploy.properties`, `<policy>-config.pkg`, the vendor pkg
 //! (linked), `<policy>-<product>.pkg` (`--wrap-vendor`), `<policy>-<kind>.mobileconfig`.
-//! Under `OUT/<policy>/jamf/`: `install-<policy>.sh`, `classic/*.xml`, `api/*.json`.
+//! Under `OUT/<policy>/jamf/`: `install-<policy>.sh`, `classic/*.xml`, `api/*.json` (package
+//! records in both: their priorities order the config package before the vendor's).
 
 mod config_pkg;
 mod deploy_properties;
@@ -12,11 +13,13 @@ mod installer;
 mod jamf;
 mod profiles;
 mod scripts;
+mod unconfirmed;
 
 pub use crate::build::sha3_512_hex;
 pub use deploy_properties::render_deploy_properties;
 pub use ids::{config_pkg_identifier, content_version, payload_uuid};
 pub use installer::PkgInstaller;
+pub use unconfirmed::unconfirmed_notes;
 
 use crate::build::{Artifact, Contents, Context, Platform};
 use crate::error::{Error, Problem, Result};
@@ -101,6 +104,12 @@ pub fn render(ctx: &Context) -> Result<Vec<Artifact>> {
             priority: jamf::VENDOR_PRIORITY,
             sha3_512: String::new(),
         };
+        out.push(artifact(
+            format!("{jamf_dir}/classic/package-wrapped.xml"),
+            "jamf-classic-package",
+            jamf::classic_package(&record)?.into_bytes(),
+            name,
+        ));
         out.push(Artifact {
             contents: Contents::Stream(wrapped),
             ..artifact(wrapped_path.clone(), "wrapped-pkg", Vec::new(), name).secret(true)
@@ -216,6 +225,12 @@ pub fn render(ctx: &Context) -> Result<Vec<Artifact>> {
             format!("{jamf_dir}/api/package-{}.json", r.role),
             "jamf-api-package",
             json,
+            name,
+        ));
+        out.push(artifact(
+            format!("{jamf_dir}/classic/package-{}.xml", r.role),
+            "jamf-classic-package",
+            jamf::classic_package(r)?.into_bytes(),
             name,
         ));
     }

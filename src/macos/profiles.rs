@@ -68,6 +68,8 @@ struct Payload {
     /// What the profile does, for display names.
     title: &'static str,
     content: Vec<(&'static str, Value)>,
+    /// The product facts (dotted paths) the payload is built from.
+    facts: Vec<&'static str>,
 }
 
 fn pppc(product: &Product, mac: &MacFacts) -> Result<Option<Payload>> {
@@ -104,6 +106,12 @@ fn pppc(product: &Product, mac: &MacFacts) -> Result<Option<Payload>> {
         payload_type: "com.apple.TCC.configuration-profile-policy",
         title: "privacy permissions (PPPC)",
         content: vec![("Services", Value::Dictionary(services))],
+        facts: vec![
+            "macos.bundle_id",
+            "macos.team_id",
+            "macos.code_requirement",
+            "macos.tcc_services",
+        ],
     }))
 }
 
@@ -132,6 +140,7 @@ fn notifications(mac: &MacFacts) -> Option<Payload> {
         payload_type: "com.apple.notificationsettings",
         title: "notification settings",
         content: vec![("NotificationSettings", Value::Array(settings))],
+        facts: vec!["macos.notifications_off"],
     })
 }
 
@@ -177,6 +186,7 @@ fn system_extension(product: &Product, mac: &MacFacts) -> Result<Option<Payload>
         payload_type: "com.apple.system-extension-policy",
         title: "system extensions",
         content,
+        facts: team_facts("macos.system_extension", &ext.team_id, mac),
     }))
 }
 
@@ -198,7 +208,31 @@ fn login_items(product: &Product, mac: &MacFacts) -> Option<Payload> {
         payload_type: "com.apple.servicemanagement",
         title: "managed login items",
         content: vec![("Rules", Value::Array(vec![rule]))],
+        facts: team_facts("macos.login_items", &items.team_id, mac),
     })
+}
+
+/// `section`, and `macos.team_id` when the section's Team ID is that same value: a guess of the
+/// app's Team ID is the same guess wherever it is repeated.
+fn team_facts(section: &'static str, team_id: &str, mac: &MacFacts) -> Vec<&'static str> {
+    let mut facts = vec![section];
+    if team_id == mac.team_id {
+        facts.push("macos.team_id");
+    }
+    facts
+}
+
+/// The sentence a profile built from unconfirmed facts carries in its description.
+fn unconfirmed_sentence(unconfirmed: &[&str]) -> String {
+    let (what, pronoun) = match unconfirmed.len() {
+        0 => return String::new(),
+        1 => ("an unconfirmed vendor fact", "it"),
+        _ => ("unconfirmed vendor facts", "them"),
+    };
+    format!(
+        " It relies on {what} ({}): check {pronoun} against a real installer before deploying.",
+        unconfirmed.join(", ")
+    )
 }
 
 fn wrap(policy: &Policy, product: &Product, p: Payload) -> Profile {
@@ -210,10 +244,11 @@ fn wrap(policy: &Policy, product: &Product, p: Payload) -> Profile {
     let payload_id = format!("{identifier}.{}", p.payload_type);
     let display_name = format!("{} {} ({})", product.display_name, p.title, policy.name);
     let description = format!(
-        "{} for {}, deployment policy {}. Built by agentpack.",
+        "{} for {}, deployment policy {}. Built by agentpack.{}",
         capitalise(p.title),
         product.display_name,
-        policy.name
+        policy.name,
+        unconfirmed_sentence(&product.unconfirmed_among(&p.facts))
     );
     let mut payload = vec![
         ("PayloadType", s(p.payload_type)),
@@ -253,18 +288,32 @@ fn capitalise(s: &str) -> String {
         .unwrap_or_default()
 }
 
-/// Every profile the product has facts for, in a fixed order.
-pub fn profiles(policy: &Policy, product: &Product, mac: &MacFacts) -> Result<Vec<Profile>> {
-    check_xml("organization", &policy.organization, policy)?;
-    let payloads = [
+/// The payloads the product has facts for, in a fixed order.
+fn payloads(product: &Product, mac: &MacFacts) -> Result<Vec<Payload>> {
+    Ok([
         pppc(product, mac)?,
         notifications(mac),
         system_extension(product, mac)?,
         login_items(product, mac),
-    ];
-    Ok(payloads
+    ]
+    .into_iter()
+    .flatten()
+    .collect())
+}
+
+/// Every profile the product has facts for, in a fixed order.
+pub fn profiles(policy: &Policy, product: &Product, mac: &MacFacts) -> Result<Vec<Profile>> {
+    check_xml("organization", &policy.organization, policy)?;
+    Ok(payloads(product, mac)?
         .into_iter()
-        .flatten()
         .map(|p| wrap(policy, product, p))
+        .collect())
+}
+
+/// The facts each profile is built from: ("the <title> profile", facts).
+pub fn fact_uses(product: &Product, mac: &MacFacts) -> Result<Vec<(String, Vec<&'static str>)>> {
+    Ok(payloads(product, mac)?
+        .into_iter()
+        .map(|p| (format!("the {} profile", p.title), p.facts))
         .collect())
 }

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// One product era, e.g. `crashplan` (11.x+).
+/// One product era: a vendor's agent over a range of versions that share deployment facts.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Product {
@@ -150,6 +150,59 @@ impl Product {
         self.unconfirmed
             .iter()
             .any(|u| path == u || path.starts_with(&format!("{u}.")))
+    }
+
+    /// The `unconfirmed` entries that facts read by an artifact depend on, in the profile's
+    /// order. A fact depends on an entry that names it, a parent of it (`macos.system_extension`
+    /// for `macos.system_extension.team_id`) or a part of it (an artifact reading all of
+    /// `macos.login_items` reads `macos.login_items.team_id`).
+    pub fn unconfirmed_among(&self, facts: &[&str]) -> Vec<&str> {
+        let within = |inner: &str, outer: &str| {
+            inner == outer
+                || inner
+                    .strip_prefix(outer)
+                    .is_some_and(|rest| rest.starts_with('.'))
+        };
+        self.unconfirmed
+            .iter()
+            .map(String::as_str)
+            .filter(|u| facts.iter().any(|f| within(f, u) || within(u, f)))
+            .collect()
+    }
+
+    /// The facts the Windows artifacts read, by what reads them: the install arguments always,
+    /// the transform and command lines with an MSI, the per-user properties only for policies
+    /// with `scope: user`. Empty without Windows facts.
+    pub fn windows_fact_uses(
+        &self,
+        user_scope: bool,
+        msi: bool,
+    ) -> Vec<(&'static str, Vec<&'static str>)> {
+        if self.windows.is_none() {
+            return Vec::new();
+        }
+        let mut uses = vec![(
+            "the Windows install arguments (install-args.txt)",
+            vec!["properties", "windows.packed_property"],
+        )];
+        if msi {
+            uses.push((
+                "the transform and install.cmd",
+                vec![
+                    "properties",
+                    "windows.packed_property",
+                    "windows.transform_route",
+                    "windows.install_log",
+                ],
+            ));
+        }
+        if user_scope {
+            uses.push((
+                "the Windows files of policies with scope: user",
+                vec!["windows.user_scope_properties", "scope.user"],
+            ));
+        }
+        uses
     }
 
     pub fn property_for(&self, source: Source) -> Option<&PropertyDef> {

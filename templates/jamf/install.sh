@@ -19,6 +19,9 @@ me='agentpack jamf'
 org={{ organization | sh }}
 {% include "macos/write-properties.sh" %}
 volume=${1:-/}
+# Only folders below the volume are created: a volume that is not mounted is an error, not a
+# folder to make on the boot disk.
+[ -d "$volume" ] || fail "the target volume $volume (argument 1) is not an existing folder"
 {% if params -%}
 {% raw -%}
 nl='

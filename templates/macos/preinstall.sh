@@ -11,6 +11,9 @@ org={{ organization | sh }}
 {% include "macos/write-properties.sh" %}
 volume=${3:-}
 [ -n "$volume" ] || fail "no target volume: argument 3 is empty"
+# Only folders below the volume are created: a volume that is not mounted is an error, not a
+# folder to make on the boot disk.
+[ -d "$volume" ] || fail "the target volume $volume (argument 3) is not an existing folder"
 # shellcheck disable=SC2016 # literal on purpose: nothing in a value may expand
 content={{ content | sh }}
 write_properties "${volume%/}"{{ dir | sh }} {{ file | sh }}

@@ -6,7 +6,7 @@ use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
 use crate::formats::xar::xmltree::{self, Element};
-use crate::formats::xar::{EntryKind, XarReader};
+use crate::formats::xar::{EntryKind, HeapVerifier, XarReader};
 
 use super::{open_package, percent_decode, PkgError, MAX_XML_MEMBER};
 
@@ -327,13 +327,25 @@ pub(crate) fn read_component(
 /// Errors: a disk image ([`PkgError::Dmg`]), a truncated or non-xar file, a bad TOC checksum,
 /// a missing PackageInfo, malformed XML — all `is_bad_input()`.
 pub fn inspect(path: &Path) -> Result<PkgFacts, PkgError> {
+    inspect_with_verifier(path).map(|(facts, _)| facts)
+}
+
+/// [`inspect`], and a verifier of every member's archived checksum built from the TOC just
+/// read: feed it the whole file in order (e.g. while hashing it) to check the heap without
+/// reading the package a second time.
+pub fn inspect_with_verifier(path: &Path) -> Result<(PkgFacts, HeapVerifier), PkgError> {
     let mut reader = open_package(path)?;
+    let verifier = reader.heap_verifier();
+    Ok((read_facts(&mut reader, path)?, verifier))
+}
+
+fn read_facts(reader: &mut XarReader<BufReader<File>>, path: &Path) -> Result<PkgFacts, PkgError> {
     let signed = reader.toc().is_signed();
     let has_distribution = reader
         .find("Distribution")
         .is_some_and(|e| e.kind == EntryKind::File);
     if !has_distribution {
-        let component = read_component(&mut reader, path, "")?;
+        let component = read_component(reader, path, "")?;
         return Ok(PkgFacts {
             path: path.to_path_buf(),
             kind: PkgKind::Component,
@@ -351,7 +363,7 @@ pub fn inspect(path: &Path) -> Result<PkgFacts, PkgError> {
     let dist = parse_distribution(path, &bytes)?;
     let mut components = Vec::new();
     for (folder, _) in dist.component_folders() {
-        components.push(read_component(&mut reader, path, &folder)?);
+        components.push(read_component(reader, path, &folder)?);
     }
     Ok(PkgFacts {
         path: path.to_path_buf(),

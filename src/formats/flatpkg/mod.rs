@@ -25,7 +25,8 @@ pub use distribution::{
 };
 pub use error::PkgError;
 pub use inspect::{
-    inspect, BundleFacts, ComponentFacts, PkgFacts, PkgKind, PkgRefFacts, ProductFacts,
+    inspect, inspect_with_verifier, BundleFacts, ComponentFacts, PkgFacts, PkgKind, PkgRefFacts,
+    ProductFacts,
 };
 
 /// Largest PackageInfo / Distribution accepted; real ones are a few KiB.

@@ -63,6 +63,11 @@ pub enum XarErrorKind {
     SourceChanged {
         member: String,
     },
+    /// A caller fed a verifier chunks that do not follow each other.
+    OutOfOrder {
+        expected: u64,
+        got: u64,
+    },
 }
 
 /// A xar error with the file it concerns and the byte offset when known.
@@ -91,7 +96,9 @@ impl XarError {
     pub fn is_bad_input(&self) -> bool {
         match &self.kind {
             XarErrorKind::Io(e) => e.kind() == io::ErrorKind::NotFound,
-            XarErrorKind::InvalidMember { .. } | XarErrorKind::SourceChanged { .. } => false,
+            XarErrorKind::InvalidMember { .. }
+            | XarErrorKind::SourceChanged { .. }
+            | XarErrorKind::OutOfOrder { .. } => false,
             _ => true,
         }
     }
@@ -148,6 +155,10 @@ impl fmt::Display for XarErrorKind {
             XarErrorKind::SourceChanged { member } => write!(
                 f,
                 "source data of member {member:?} changed while it was being copied"
+            ),
+            XarErrorKind::OutOfOrder { expected, got } => write!(
+                f,
+                "verifier fed bytes at offset {got}, expected them at {expected}"
             ),
         }
     }

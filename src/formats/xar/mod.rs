@@ -8,6 +8,8 @@
 //!   in insertion order); members come from memory or stream from a file range.
 //! * [`XarReader`] validates header, TOC and TOC checksum, lists entries and streams members,
 //!   with every untrusted length checked before use.
+//! * [`HeapVerifier`] checks every member's archived checksum from the file streamed once in
+//!   order (e.g. while it is being hashed), without seeking.
 
 mod checksum;
 mod error;
@@ -15,6 +17,7 @@ mod header;
 mod reader;
 mod stream;
 mod toc;
+mod verify;
 mod writer;
 pub(crate) mod xmltree;
 
@@ -23,6 +26,7 @@ pub use error::{XarError, XarErrorKind};
 pub use header::{XarHeader, HEADER_SIZE, MAGIC};
 pub use reader::{XarReader, MAX_TOC_COMPRESSED, MAX_TOC_XML};
 pub use toc::{Encoding, EntryData, EntryKind, MemberChecksum, Toc, TocChecksum, XarEntry};
+pub use verify::{HeapVerifier, MemberChecks, UnverifiedMember};
 pub use writer::{FileRange, MemberSource, XarBuilder};
 
 #[cfg(test)]

@@ -290,6 +290,11 @@ impl<R: Read + Seek> XarReader<R> {
         self.heap_start
     }
 
+    /// A verifier of every member's archived checksum, to be fed the whole file in order.
+    pub fn heap_verifier(&self) -> super::HeapVerifier {
+        super::HeapVerifier::new(&self.file, &self.toc, self.heap_start, self.heap_len)
+    }
+
     /// True when the TOC checksum was computed and matched (false: none declared, or MD5).
     pub fn toc_checksum_verified(&self) -> bool {
         self.toc_checksum_verified
@@ -348,9 +353,10 @@ impl<R: Read + Seek> XarReader<R> {
 
     fn io_or_corrupt(&self, entry: &XarEntry, err: io::Error) -> XarError {
         match err.kind() {
-            io::ErrorKind::InvalidData | io::ErrorKind::InvalidInput => {
-                self.corrupt(entry, format!("cannot decode: {err}"))
-            }
+            // A compressed stream that is damaged or ends before its end marker.
+            io::ErrorKind::InvalidData
+            | io::ErrorKind::InvalidInput
+            | io::ErrorKind::UnexpectedEof => self.corrupt(entry, format!("cannot decode: {err}")),
             _ => self.member_error(entry, XarErrorKind::Io(err)),
         }
     }

@@ -42,6 +42,9 @@ write_properties() {
 }
 
 volume=${1:-/}
+# Only folders below the volume are created: a volume that is not mounted is an error, not a
+# folder to make on the boot disk.
+[ -d "$volume" ] || fail "the target volume $volume (argument 1) is not an existing folder"
 # shellcheck disable=SC2016 # literal on purpose: nothing in a value may expand
 content='DEPLOYMENT_URL=https://console.us2.crashplan.com
 DEPLOYMENT_POLICY_TOKEN=0fb12341-246b-448d-b07f-c6573ad5ad02
