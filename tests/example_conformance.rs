@@ -211,11 +211,15 @@ fn every_example_artifact_passes_its_independent_check() {
     }
     if let Some(sevenz) = common::program("example_conformance", "7zz") {
         for p in &pkgs {
-            check(
+            let out = check(
                 &mut failures,
                 &format!("7zz t {}", p.display()),
                 Command::new(&sevenz).arg("t").arg(p),
             );
+            // 7zz exits 0 on some damage it reports (a bad TOC checksum): read its verdict.
+            if !out.contains("Everything is Ok") {
+                failures.push(format!("7zz t {}: {out}", p.display()));
+            }
         }
     }
     if let Some(validate) = common::shared_tool("example_conformance", "validate-profile.py") {
@@ -225,7 +229,7 @@ fn every_example_artifact_passes_its_independent_check() {
                 &format!("validate-profile {}", p.display()),
                 Command::new("python3").arg(&validate).arg(&p),
             );
-            if !out.contains("0 errors") {
+            if !out.lines().any(|l| l.trim() == "0 errors, 0 warnings") {
                 failures.push(format!("validate-profile {}: {out}", p.display()));
             }
         }
@@ -291,7 +295,7 @@ fn every_products_profiles_pass_apples_schemas() {
             let name = p.file_name().unwrap().to_string_lossy().into_owned();
             kinds.insert(name.trim_start_matches(&format!("org-{id}-")).to_string());
             let (ok, text, err) = common::run(Command::new("python3").arg(&validate).arg(&p));
-            if !ok || !text.contains("0 errors") {
+            if !ok || !text.lines().any(|l| l.trim() == "0 errors, 0 warnings") {
                 failures.push(format!("{id}: {name}:\n{text}{err}"));
             }
         }
