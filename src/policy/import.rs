@@ -332,7 +332,8 @@ pub fn render_policy_yaml(
     imported: &ImportedValues,
     token: TokenOut,
 ) -> String {
-    let q = |s: &str| serde_json::to_string(s).unwrap_or_default();
+    // Imported values may hold anything the console string or a \u escape can: quoted for YAML.
+    let q = crate::formats::quote::yaml_double_quoted;
     let mut y = String::from("# Imported by agentpack from the deployment policy's values (console arguments or deploy.properties).\n");
     y += &format!(
         "name: {}\nproduct: {}\norganization: {}\n",

@@ -16,6 +16,7 @@ mod powershell;
 mod properties;
 mod sh;
 mod xml;
+mod yaml;
 
 pub use cmd::{cmd_batch, cmd_batch_token, cmd_line_text, cmd_line_token};
 pub use filters::{find_quote_error, register_filters, FILTER_NAMES};
@@ -29,6 +30,7 @@ pub use properties::{
 };
 pub use sh::sh_single;
 pub use xml::{is_xml_char, xml_attr, xml_text};
+pub use yaml::yaml_double_quoted;
 
 use std::fmt;
 
