@@ -333,6 +333,33 @@ fn the_token_leaks_nowhere() {
     fn with<'a>(import: &[&'a str], extra: &[&'a str]) -> Vec<&'a str> {
         import.iter().chain(extra).copied().collect()
     }
+    let check = ["policy", "check"];
+    let json_check = ["--json", "policy", "check"];
+    // Policies with the token where it does not belong: checked as text and as --json.
+    const MISPLACED: &[&str] = &[
+        "wrongenv.yaml",
+        "wrongfile.yaml",
+        "tagfloat.yaml",
+        "tagbool.yaml",
+        "tagint.yaml",
+        "intoport.yaml",
+        "portoken.yaml",
+    ];
+    const BRACED: &[&str] = &[
+        "bracedenv.yaml",
+        "bracedfile.yaml",
+        "hexfile.yaml",
+        "bracedscope.yaml",
+        "hexscope.yaml",
+        "barescope.yaml",
+        "bracedkey.yaml",
+        "barekey.yaml",
+        "duptoken.yaml",
+        "envscope.yaml",
+        "orgtoken.yaml",
+        "tokendoc.json",
+        "tokenlist.json",
+    ];
     let ok_runs: Vec<(&str, Vec<&str>)> = vec![
         (
             "check",
@@ -507,76 +534,17 @@ fn the_token_leaks_nowhere() {
             "import bad properties",
             with(&import, &["--deploy-properties", "bad.properties"]),
         ),
-        (
-            "check misplaced tokens",
-            vec![
-                "policy",
-                "check",
-                "wrongenv.yaml",
-                "wrongfile.yaml",
-                "tagfloat.yaml",
-                "tagbool.yaml",
-                "tagint.yaml",
-                "intoport.yaml",
-                "portoken.yaml",
-            ],
-        ),
+        ("check misplaced tokens", with(&check, MISPLACED)),
         (
             "check misplaced tokens --json",
-            vec![
-                "--json",
-                "policy",
-                "check",
-                "wrongenv.yaml",
-                "wrongfile.yaml",
-                "tagfloat.yaml",
-                "portoken.yaml",
-            ],
+            with(&json_check, MISPLACED),
         ),
         (
             "build misplaced token",
             vec!["build", "--out", "x", "--policy", "wrongenv.yaml"],
         ),
-        (
-            "check braced tokens",
-            vec![
-                "policy",
-                "check",
-                "bracedenv.yaml",
-                "bracedfile.yaml",
-                "hexfile.yaml",
-                "bracedscope.yaml",
-                "hexscope.yaml",
-                "barescope.yaml",
-                "bracedkey.yaml",
-                "barekey.yaml",
-                "duptoken.yaml",
-                "envscope.yaml",
-                "orgtoken.yaml",
-                "tokendoc.json",
-                "tokenlist.json",
-            ],
-        ),
-        (
-            "check braced tokens --json",
-            vec![
-                "--json",
-                "policy",
-                "check",
-                "bracedenv.yaml",
-                "bracedfile.yaml",
-                "hexfile.yaml",
-                "bracedscope.yaml",
-                "hexscope.yaml",
-                "barescope.yaml",
-                "bracedkey.yaml",
-                "barekey.yaml",
-                "duptoken.yaml",
-                "envscope.yaml",
-                "tokendoc.json",
-                "tokenlist.json",
-            ],
-        ),
+        ("check braced tokens", with(&check, BRACED)),
+        ("check braced tokens --json", with(&json_check, BRACED)),
         (
             "build braced tokens",
             vec![
