@@ -31,9 +31,14 @@ pub struct Problem {
 /// `text` as shown to a user: tokens masked, control characters escaped. For anything printed
 /// that came from outside (names, paths, messages of other libraries).
 pub fn shown(text: &str) -> String {
-    let masked = crate::secret::mask_uuids(text);
-    let mut out = String::with_capacity(masked.len());
-    for c in masked.chars() {
+    escape_controls(&crate::secret::mask_uuids(text))
+}
+
+/// `text` with control characters (escape sequences, line breaks) written as Rust escapes, for
+/// a terminal: names read from installers must not move the cursor or forge lines.
+pub fn escape_controls(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
         if c.is_control() {
             out.extend(c.escape_default());
         } else {
@@ -244,6 +249,18 @@ impl Problems {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn controls_are_escaped_but_text_and_guids_kept() {
+        let shown = escape_controls(
+            "pkg/\u{1b}[2Jx\nnote: forged {6F1A2B3C-4D5E-4F60-8172-93A4B5C6D7E8} é",
+        );
+        assert!(!shown.chars().any(char::is_control), "{shown}");
+        assert!(
+            shown.contains("\\u{1b}[2Jx\\nnote: forged {6F1A2B3C-4D5E-4F60-8172-93A4B5C6D7E8} é"),
+            "{shown}"
+        );
+    }
 
     #[test]
     fn display_names_file_line_field_and_hint() {

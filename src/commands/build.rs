@@ -28,7 +28,7 @@ pub fn run(args: BuildArgs, profiles: Option<&Path>, json: bool) -> Result<i32> 
         print_json(&summary);
     } else {
         for n in &summary.notes {
-            eprintln!("note: {n}");
+            eprintln!("note: {}", crate::error::escape_controls(n));
         }
         for p in &summary.failed {
             eprintln!("error: {p}");

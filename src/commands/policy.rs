@@ -209,7 +209,7 @@ pub fn import(args: ImportArgs, profiles: Option<&Path>, json: bool) -> Result<i
         print_json(&report);
     } else {
         for n in &notes {
-            eprintln!("note: {n}");
+            eprintln!("note: {}", crate::error::escape_controls(n));
         }
         if args.output.is_none() {
             out_raw!("{text}");
